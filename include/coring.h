@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * coring.h - the umbrella header: asyncio's model in C, on io_uring, one
+ * event loop per core.  Each area has its own header under coring/.
+ */
+#ifndef CORING_H
+#define CORING_H
+
+#include "coring/common.h"
+#include "coring/future.h"
+#include "coring/task.h"
+#include "coring/runtime.h"
+
+#endif

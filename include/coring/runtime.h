@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * coring/runtime.h - cor_run(), asyncio.run for C, and the loops it runs.
+ */
+#ifndef CORING_RUNTIME_H
+#define CORING_RUNTIME_H
+
+#include "common.h"
+#include "task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cor_loop cor_loop;
+
+typedef struct cor_run_opts {
+    int loops;              /* event loops; 0: one per online core */
+    size_t stack_size;      /* default task stack; 0: 64 KiB (256 under ASan) */
+    unsigned ring_entries;  /* SQ entries per ring; 0: 1024 */
+    bool pin;               /* pin loop threads to cores (default false) */
+    bool no_defer_taskrun;  /* skip SINGLE_ISSUER|DEFER_TASKRUN */
+    bool guard_mprotect;    /* guard stacks with mprotect, not MADV_GUARD */
+    size_t guard_budget;    /* with mprotect: guarded stacks at most; 0 auto */
+} cor_run_opts;
+
+/*
+ * cor_run - run main(arg) as Task-1 until it returns, like asyncio.run: boot
+ * the loops, run main, then cancel every task still alive and wait for each
+ * to end, and free everything.  Handles to tasks become invalid on return.
+ *
+ * Returns 0 (and *result = main's result when result != NULL), main's error
+ * code if main failed (-ECANCELED if it was cancelled), or the reason the
+ * runtime could not start: -EPERM / -ENOSYS / -ENOMEM when io_uring is
+ * refused (a message naming the cause and the fix goes to the log hook),
+ * -EBUSY when called from inside a running loop, -EINVAL for bad options.
+ * Thread: any thread that is not a loop.
+ */
+COR_API int cor_run(cor_fn *main, void *arg);
+COR_API int cor_run_ex(cor_fn *main, void *arg, const cor_run_opts *opts,
+                       void **result);
+
+/* The calling thread's loop, or NULL when no loop runs here.  Thread: any. */
+COR_API cor_loop *cor_loop_current(void);
+
+/* Index of the calling loop (0-based), -1 off a loop; and the loop count. */
+COR_API int cor_loop_index(void);
+COR_API int cor_loop_count(void);
+
+/*
+ * cor_call_soon - run fn(arg) on the calling loop soon, after the tasks that
+ * are ready now, never on a task stack.  Returns 0 or -ENOMEM.
+ * Thread: a loop thread.
+ */
+COR_API int cor_call_soon(void (*fn)(void *arg), void *arg);
+
+/*
+ * Counters of the calling loop, for observability and benchmarks.
+ */
+typedef struct cor_loop_stats {
+    uint64_t iterations;   /* loop iterations */
+    uint64_t enters;       /* io_uring_enter calls made by the loop */
+    uint64_t switches;     /* task resumptions */
+    uint64_t cqes;         /* completions reaped */
+    uint64_t inbox_msgs;   /* cross-thread messages drained */
+    size_t tasks;          /* live tasks (not done) */
+    size_t stacks_guarded; /* stacks allocated with a guard page */
+    size_t stacks_canary;  /* stacks allocated without one (canary only) */
+    unsigned ring_flags;   /* io_uring setup flags in effect */
+} cor_loop_stats;
+COR_API int cor_loop_stats_get(cor_loop_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

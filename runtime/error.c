@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * error.c - error objects (refcounted, immutable once made), the log hook and
+ * cor_strerror().  Error objects may be shared between threads: only the
+ * reference count changes after creation.
+ */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct error_obj {
+    cor_error pub;
+    _Atomic int refs;
+    char *msg;
+    char task[48];
+    const cor_error **kids;
+};
+
+static void error_set_task(struct error_obj *e)
+{
+    struct cor_loop *l = cor__tls_loop;
+    if (l && l->cur)
+        snprintf(e->task, sizeof e->task, "%s", l->cur->name);
+    e->pub.task = e->task;
+}
+
+static cor_error *error_new(int code, char *msg)
+{
+    struct error_obj *e = calloc(1, sizeof *e);
+    if (!e) {
+        free(msg);
+        return NULL;
+    }
+    if (code > 0)
+        code = -code;
+    if (code == 0)
+        code = -EIO;
+    e->pub.code = code;
+    e->msg = msg;
+    e->pub.message = msg ? msg : "";
+    atomic_init(&e->refs, 1);
+    error_set_task(e);
+    return &e->pub;
+}
+
+cor_error *cor__error_vnew(int code, const char *fmt, va_list ap)
+{
+    char *msg = NULL;
+    if (fmt && *fmt && vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    return error_new(code, msg);
+}
+
+cor_error *cor_error_create(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cor_error *e = cor__error_vnew(code, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+cor_error *cor_error_group(int code, const char *msg,
+                           const cor_error *const *children, size_t n)
+{
+    char *m = msg ? strdup(msg) : NULL;
+    cor_error *e = error_new(code, m);
+    if (!e)
+        return NULL;
+    struct error_obj *o = (struct error_obj *)e;
+    if (n) {
+        o->kids = calloc(n, sizeof *o->kids);
+        if (!o->kids) {
+            cor_error_release(e);
+            return NULL;
+        }
+        for (size_t i = 0; i < n; i++)
+            o->kids[i] = cor_error_ref(children[i]);
+        o->pub.nchildren = n;
+        o->pub.children = o->kids;
+    }
+    return e;
+}
+
+const cor_error *cor_error_ref(const cor_error *e)
+{
+    if (e)
+        atomic_fetch_add_explicit(&((struct error_obj *)e)->refs, 1,
+                                  memory_order_relaxed);
+    return e;
+}
+
+void cor_error_release(const cor_error *e)
+{
+    if (!e)
+        return;
+    struct error_obj *o = (struct error_obj *)e;
+    if (atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (size_t i = 0; i < o->pub.nchildren; i++)
+        cor_error_release(o->kids[i]);
+    free(o->kids);
+    free(o->msg);
+    free(o);
+}
+
+static const struct {
+    int code;
+    const char *text;
+} names[] = {
+    {ECANCELED, "ECANCELED: operation cancelled"},
+    {ETIMEDOUT, "ETIMEDOUT: deadline passed"},
+    {EBUSY, "EBUSY: not finished yet (invalid state)"},
+    {EINVAL, "EINVAL: invalid argument"},
+    {ENOMEM, "ENOMEM: out of memory"},
+    {EPERM, "EPERM: operation not permitted"},
+    {ENOSYS, "ENOSYS: not supported by the kernel"},
+    {EDEADLK, "EDEADLK: a task cannot await itself"},
+    {EAGAIN, "EAGAIN: would block"},
+    {EBADF, "EBADF: bad file descriptor"},
+    {EIO, "EIO: input/output error"},
+    {ECONNRESET, "ECONNRESET: connection reset by peer"},
+    {EPIPE, "EPIPE: broken pipe"},
+    {ENOENT, "ENOENT: no such file or directory"},
+    {EMFILE, "EMFILE: too many open files"},
+};
+
+const char *cor_strerror(int code)
+{
+    if (code == 0)
+        return "OK";
+    if (code < 0)
+        code = -code;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].code == code)
+            return names[i].text;
+    return strerrorname_np(code) ? strerrorname_np(code) : "unknown error";
+}
+
+static const char *code_name(int code)
+{
+    const char *n = strerrorname_np(code < 0 ? -code : code);
+    return n ? n : "E?";
+}
+
+int cor_error_format(const cor_error *e, char *buf, size_t len)
+{
+    if (!e)
+        return snprintf(buf, len, "no error");
+    int n = snprintf(buf, len, "%s('%s')", code_name(e->code), e->message);
+    for (size_t i = 0; i < e->nchildren && n >= 0 && (size_t)n < len; i++) {
+        n += snprintf(buf + n, len - n, "%s", i ? ", " : " [");
+        if ((size_t)n < len)
+            n += cor_error_format(e->children[i], buf + n, len - n);
+        if (i + 1 == e->nchildren && (size_t)n < len)
+            n += snprintf(buf + n, len - n, "]");
+    }
+    return n;
+}
+
+/* Handed out when an error object cannot be allocated; never freed. */
+static struct error_obj nomem = {
+    .pub = {.code = -ENOMEM, .message = "out of memory", .task = ""},
+    .refs = 1 << 30,
+};
+
+const cor_error *cor__error_nomem(void)
+{
+    return &nomem.pub;
+}
+
+/* ------------------------------------------------------------ logging ---- */
+
+static _Atomic(cor_log_fn *) log_fn;
+static _Atomic(void *) log_ud;
+
+void cor_set_log(cor_log_fn *fn, void *ud)
+{
+    atomic_store(&log_ud, ud);
+    atomic_store(&log_fn, fn);
+}
+
+void cor_log(const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    cor_log_fn *fn = atomic_load(&log_fn);
+    if (fn)
+        fn(atomic_load(&log_ud), buf);
+    else
+        fprintf(stderr, "coring: %s\n", buf);
+}
+
+void cor__panic(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("coring: fatal: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    abort();
+}

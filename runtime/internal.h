@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - the runtime's internal contracts, shared by runtime/, io/ and
+ * executor/.  Never reachable from include/.
+ *
+ * Ownership in one paragraph: a loop (struct cor_loop) is owned by its thread;
+ * only that thread touches its ready queue, timers, ring, task list and pools.
+ * Other threads reach a loop only through cor__loop_post() (the inbox).  A
+ * task lives on one loop from spawn to end.  A future's waiters and callbacks
+ * are touched only on its home loop.
+ */
+#ifndef CORING_INTERNAL_H
+#define CORING_INTERNAL_H
+
+#include "coring.h"
+
+#include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#define cor__container_of(p, T, m) ((T *)(void *)((char *)(p)-offsetof(T, m)))
+#define cor__likely(x) __builtin_expect(!!(x), 1)
+#define cor__unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Stop with a message naming the misuse (a programming error). */
+_Noreturn void cor__panic(const char *fmt, ...) COR_PRINTF(1, 2);
+
+/* Error objects (error.c). */
+#include <stdarg.h>
+cor_error *cor__error_vnew(int code, const char *fmt, va_list ap);
+const cor_error *cor__error_nomem(void);
+
+/* ---------------------------------------------------------------- lists -- */
+
+/* Intrusive doubly linked list, circular with a head node. */
+struct cor__list {
+    struct cor__list *next, *prev;
+};
+
+static inline void cor__list_init(struct cor__list *h)
+{
+    h->next = h->prev = h;
+}
+static inline bool cor__list_empty(const struct cor__list *h)
+{
+    return h->next == h;
+}
+static inline void cor__list_push(struct cor__list *h, struct cor__list *n)
+{
+    n->prev = h->prev;
+    n->next = h;
+    h->prev->next = n;
+    h->prev = n;
+}
+static inline void cor__list_del(struct cor__list *n)
+{
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+    n->next = n->prev = n;
+}
+
+/* -------------------------------------------------- the ready FIFO ------- */
+
+/*
+ * Something to run soon: a task to resume or a callback.  The ready FIFO of a
+ * loop holds these in the order they became ready (asyncio's call_soon).
+ */
+struct cor__soon {
+    struct cor__soon *next;
+    void (*run)(struct cor__soon *s);
+};
+
+struct cor__fifo {
+    struct cor__soon *head;
+    struct cor__soon **tail;
+};
+
+static inline void cor__fifo_init(struct cor__fifo *q)
+{
+    q->head = NULL;
+    q->tail = &q->head;
+}
+static inline void cor__fifo_push(struct cor__fifo *q, struct cor__soon *s)
+{
+    s->next = NULL;
+    *q->tail = s;
+    q->tail = &s->next;
+}
+
+/* ------------------------------------------------------------- timers ---- */
+
+/*
+ * A timer: a deadline and what to do when it passes.  Lives in the waiter's
+ * memory (usually its stack); the loop's heap points at it.  Timers with equal
+ * deadlines fire in the order they were armed.
+ */
+struct cor__timer {
+    int64_t deadline; /* CLOCK_MONOTONIC ns */
+    size_t idx;       /* position in the heap; SIZE_MAX when not armed */
+    void (*fire)(struct cor__timer *t);
+};
+
+struct cor__heap_ent {
+    int64_t deadline;
+    uint64_t seq;
+    struct cor__timer *t;
+};
+
+struct cor__timers {
+    struct cor__heap_ent *a;
+    size_t n, cap;
+    uint64_t seq;
+};
+
+int cor__timers_init(struct cor__timers *h);
+void cor__timers_fini(struct cor__timers *h);
+int cor__timer_arm(struct cor__timers *h, struct cor__timer *t);
+void cor__timer_disarm(struct cor__timers *h, struct cor__timer *t);
+/* Earliest deadline, or INT64_MAX when none is armed. */
+static inline int64_t cor__timers_next(const struct cor__timers *h)
+{
+    return h->n ? h->a[0].deadline : INT64_MAX;
+}
+/* Disarm and fire every timer whose deadline is <= now, earliest first. */
+size_t cor__timers_expire(struct cor__timers *h, int64_t now);
+
+/* ------------------------------------------------------- cross-thread ---- */
+
+/*
+ * A message to a loop: fn runs on the loop's thread during "drain inbox".
+ * The node belongs to the sender until fn runs.
+ */
+struct cor__msg {
+    struct cor__msg *next;
+    void (*fn)(struct cor_loop *l, struct cor__msg *m);
+};
+
+/* Post m to l from any thread; wakes l if it sleeps.  Never blocks. */
+void cor__loop_post(struct cor_loop *l, struct cor__msg *m);
+
+/* ------------------------------------------------------------- stacks ---- */
+
+enum cor__guard { COR__GUARD_MADV = 1, COR__GUARD_MPROTECT, COR__GUARD_NONE };
+
+struct cor__stack {
+    char *lo;       /* lowest address of the region (the guard page) */
+    size_t size;    /* whole region, guard included */
+    uint8_t guard;  /* enum cor__guard */
+};
+
+struct cor__stack_pool {
+    size_t stack_size;     /* default region size */
+    size_t page;
+    int guard_mode;        /* COR__GUARD_MADV or COR__GUARD_MPROTECT */
+    size_t guard_budget;   /* mprotect mode: guarded stacks at most */
+    size_t nguarded, ncanary;
+    void **free;           /* recycled default-size stacks (their lo) */
+    uint8_t *free_guard;
+    size_t nfree, capfree;
+    char *slab, *slab_end; /* bump region for fresh stacks */
+    struct cor__slab {
+        char *p;
+        size_t len;
+    } *slabs;
+    size_t nslabs, capslabs;
+};
+
+#define COR__CANARY 0x5a17c0de0ddba11ULL
+
+int cor__stack_pool_init(struct cor__stack_pool *p, size_t stack_size,
+                         bool mprotect, size_t budget);
+void cor__stack_pool_fini(struct cor__stack_pool *p);
+int cor__stack_get(struct cor__stack_pool *p, size_t size,
+                   struct cor__stack *s);
+void cor__stack_put(struct cor__stack_pool *p, struct cor__stack *s);
+/* Install the SIGSEGV overflow handler and this thread's sigaltstack. */
+int cor__stack_thread_init(void);
+void cor__stack_thread_fini(void);
+/* Lowest usable address (just above the guard page). */
+static inline char *cor__stack_base(const struct cor__stack *s, size_t page)
+{
+    return s->lo + page;
+}
+_Noreturn void cor__stack_overflow(const char *task, size_t size);
+
+/* ------------------------------------------------------------ futures ---- */
+
+enum cor__fstate {
+    COR__PENDING = 0,
+    COR__SETTING,   /* claimed by a foreign thread, completion in flight */
+    COR__RESULT,
+    COR__FAILED,
+    COR__CANCELLED,
+};
+
+/*
+ * A waiter on a future: wake runs on the home loop once the future finishes,
+ * in the order the waiters were added.
+ */
+struct cor__waiter {
+    struct cor__list link;
+    void (*wake)(struct cor__waiter *w, struct cor_future *f);
+};
+
+struct cor_future {
+    _Atomic int state;
+    _Atomic int refs;
+    bool is_task;
+    bool retrieved;          /* the error was looked at */
+    int final_state;         /* SETTING: what the home loop will publish */
+    void *result;
+    const cor_error *err;    /* FAILED (and CANCELLED with a message) */
+    struct cor__list waiters;
+    struct cor_loop *loop;   /* home */
+    struct cor__msg msg;     /* foreign completion / foreign release */
+};
+
+void cor__future_init(struct cor_future *f, struct cor_loop *l, bool task);
+/* Finish f on its home loop; state is RESULT, FAILED or CANCELLED. */
+void cor__future_finish(struct cor_future *f, int state);
+void cor__future_add_waiter(struct cor_future *f, struct cor__waiter *w);
+static inline bool cor__future_finished(const struct cor_future *f)
+{
+    return atomic_load_explicit(&f->state, memory_order_acquire) >=
+           COR__RESULT;
+}
+/* The outcome as cor_future_result() returns it, without marking. */
+int cor__future_status(const struct cor_future *f);
+
+/* -------------------------------------------------------------- tasks ---- */
+
+/*
+ * What a parked task waits for.  cancel(w, reason) is called on the home loop
+ * when the task is cancelled or its deadline passes while parked; it must
+ * make sure the task is woken (at once, or when its operation's last
+ * completion arrives) and must not be called again for the same park.
+ */
+struct cor__wait {
+    void (*cancel)(struct cor__wait *w, int reason);
+};
+
+struct cor_task {
+    struct cor_future fut;    /* first: a task is a future */
+    struct cor__soon soon;    /* ready-queue node */
+    void *sp;                 /* saved stack pointer while switched out */
+    struct cor__stack stack;
+    cor_fn *fn;
+    void *arg;
+    struct cor__wait *wait;   /* set while parked */
+    int wake_rc;              /* what the parked call returns */
+    bool started, running_done, cancel_req;
+    int shield;               /* shield scope depth */
+    int64_t deadline;         /* INT64_MAX: none */
+    bool expired;             /* the deadline passed (sticky like cancel) */
+    struct cor__timer dl_timer;
+    struct cor__list link;    /* loop->tasks (live) or loop->done_tasks */
+    uint64_t id;
+    const cor_error *fail;    /* set by cor_fail, taken at the end */
+    void *asan_fake;
+    void *tsan_fiber;
+    unsigned vg_id;
+    char name[48];
+};
+
+/*
+ * Park the calling task until someone calls cor__wake() on it.  Returns the
+ * wake code, or -ECANCELED / -ETIMEDOUT at once (without parking) when a
+ * cancellation or an expired deadline is pending and no shield is up.
+ */
+int cor__park(struct cor__wait *w);
+/* Make a parked task ready; rc is what cor__park() returns. */
+void cor__wake(struct cor_task *t, int rc);
+/* Whether the calling task would get an error from cor__park right now. */
+int cor__pending_interrupt(struct cor_task *t);
+/* The running task of the calling thread; panics naming `call` off-task. */
+struct cor_task *cor__need_task(const char *call);
+
+/* ---------------------------------------------------------------- loop --- */
+
+struct cor_runtime;
+
+/*
+ * An io_uring operation awaited by a task.  Lives on the task's stack;
+ * user_data points at it.  complete() runs on the loop when a CQE arrives for
+ * it; the default (NULL) stores res/flags and wakes the task once.
+ */
+struct cor__op {
+    void (*complete)(struct cor__op *op, struct io_uring_cqe *cqe);
+    struct cor_task *task;
+    int res;
+    uint32_t flags;
+    bool done;
+    bool cancelling;
+    int cancel_reason;
+    struct cor__wait wait;
+};
+
+/* user_data tags (ops are 8-aligned, so low bits are free). */
+#define COR__UD_IGNORE ((uint64_t)1)   /* e.g. async-cancel's own CQE */
+#define COR__UD_EVENTFD ((uint64_t)3)
+#define COR__UD_MSGRING ((uint64_t)5)
+
+struct cor_loop {
+    struct io_uring ring;
+    unsigned ring_flags;
+    int index;
+    struct cor_runtime *rt;
+    pthread_t thread;
+    bool ring_ok;
+
+    /* the scheduler context (the loop thread's own stack) */
+    void *sched_sp;
+    void *sched_asan_fake;
+    const void *sched_stack_lo;
+    size_t sched_stack_size;
+    void *sched_tsan_fiber;
+
+    struct cor_task *cur;
+    struct cor__fifo ready;
+    struct cor__timers timers;
+    int64_t now;
+    struct cor__list tasks;      /* not done */
+    struct cor__list done_tasks; /* done, still referenced */
+    size_t ntasks;
+    size_t nops;                 /* ops in flight on the ring */
+    unsigned unsubmitted;        /* SQEs prepared since the last enter */
+    unsigned since_enter;        /* iterations since the last enter */
+
+    /* inbox: a lock-free LIFO taken whole and reversed */
+    _Atomic(struct cor__msg *) inbox;
+    _Atomic int sleeping;
+    int efd;
+    uint64_t efd_buf;
+    bool efd_armed;
+
+    struct cor__stack_pool stacks;
+    struct cor_task *free_tasks; /* recycled task records (via soon.next) */
+    size_t nfree_tasks;
+
+    bool stopping;
+    bool counted_idle;
+    bool recheck;                /* a task ended: check stop() before waiting */
+    cor_loop_stats stats;
+    void *user[4];               /* per-area slots: io, executor, ... */
+};
+
+extern __thread struct cor_loop *cor__tls_loop;
+
+/* A free SQE, flushing the SQ to the kernel first if it is full. */
+struct io_uring_sqe *cor__sqe(struct cor_loop *l);
+/*
+ * Submit op's SQE (already prepared with user_data = op) and park until its
+ * final CQE.  A cancellation or deadline while parked submits
+ * IORING_OP_ASYNC_CANCEL and keeps waiting: the call returns only after the
+ * op's own CQE, with -ECANCELED if it did not happen or its real result.
+ */
+int cor__op_wait(struct cor__op *op, struct io_uring_sqe *sqe);
+void cor__op_init(struct cor__op *op);
+/* Submit without waiting (multishot ops with their own complete()). */
+void cor__op_submit(struct cor_loop *l, struct cor__op *op,
+                    struct io_uring_sqe *sqe);
+
+int cor__loop_init(struct cor_loop *l, struct cor_runtime *rt, int index);
+void cor__loop_fini(struct cor_loop *l);
+/* Run iterations until stop() returns true (checked once per iteration). */
+void cor__loop_run(struct cor_loop *l, bool (*stop)(struct cor_loop *l));
+void cor__loop_push_ready(struct cor_loop *l, struct cor__soon *s);
+
+/* ------------------------------------------------------------ runtime ---- */
+
+struct cor_runtime {
+    struct cor_loop **loops;
+    int nloops;
+    cor_run_opts opts;
+    size_t stack_size;
+    struct cor_task *main;
+    _Atomic int shutdown; /* main has returned */
+    _Atomic int idle;     /* loops whose tasks have all ended */
+};
+
+extern _Atomic uint64_t cor__task_counter;
+
+void cor__task_record_free(struct cor_task *t);
+int cor__task_set_deadline(struct cor_task *t, int64_t deadline);
+int cor__future_off_done_match(cor_future *f, cor_future_cb *cb,
+                               bool (*match)(void *ud, void *key), void *key);
+int cor__task_spawn(struct cor_loop *l, struct cor_task **out, cor_fn *fn,
+                    void *arg, const cor_spawn_opts *o);
+void cor__task_free_all(struct cor_loop *l);
+void cor__task_cancel_all(struct cor_loop *l);
+
+#endif

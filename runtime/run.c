@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * run.c - cor_run(): boot the loops (loop 0 on the calling thread, the others
+ * on threads of their own, each creating its own ring), run main as a task on
+ * loop 0, then shut down: cancel every task on every loop, wait until each
+ * has ended, and only then tear the loops down, each on its own thread.
+ */
+#include "internal.h"
+#include "san.h"
+
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct boot {
+    struct cor_runtime *rt;
+    int index;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int state; /* 0 booting, 1 ready, <0 failed */
+};
+
+static void noop_msg(struct cor_loop *l, struct cor__msg *m)
+{
+    (void)l;
+    free(m);
+}
+
+static void wake_all(struct cor_runtime *rt)
+{
+    for (int i = 0; i < rt->nloops; i++) {
+        struct cor__msg *m = malloc(sizeof *m);
+        if (m) {
+            m->fn = noop_msg;
+            cor__loop_post(rt->loops[i], m);
+        }
+    }
+}
+
+static void stop_msg(struct cor_loop *l, struct cor__msg *m)
+{
+    l->stopping = true;
+    cor__task_cancel_all(l);
+    free(m);
+}
+
+/*
+ * A loop stops once the runtime shuts down, its own tasks have ended, and
+ * every other loop's have too (until then it still serves messages that
+ * other loops' ending tasks send it).
+ */
+static bool loop_done(struct cor_loop *l)
+{
+    struct cor_runtime *rt = l->rt;
+    if (!l->stopping)
+        return false;
+    if (l->ntasks) {
+        /* Tasks spawned while stopping are cancelled too. */
+        cor__task_cancel_all(l);
+        return false;
+    }
+    if (!l->counted_idle) {
+        l->counted_idle = true;
+        if (atomic_fetch_add(&rt->idle, 1) + 1 == rt->nloops)
+            wake_all(rt);
+    }
+    return atomic_load(&rt->idle) == rt->nloops;
+}
+
+static void pin_self(int index)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n <= 0)
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET((int)(index % n), &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+static void *loop_thread(void *p)
+{
+    struct boot *b = p;
+    struct cor_runtime *rt = b->rt;
+    struct cor_loop *l = rt->loops[b->index];
+    if (rt->opts.pin)
+        pin_self(b->index);
+    int rc = cor__loop_init(l, rt, b->index);
+    pthread_mutex_lock(&b->mu);
+    b->state = rc < 0 ? rc : 1;
+    pthread_cond_signal(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    if (rc < 0)
+        return NULL;
+    cor__loop_run(l, loop_done);
+    cor__loop_fini(l);
+    return NULL;
+}
+
+static size_t guard_budget(int nloops)
+{
+    long max = 65530;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    if (f) {
+        if (fscanf(f, "%ld", &max) != 1)
+            max = 65530;
+        fclose(f);
+    }
+    /* Each mprotect guard costs two mappings; leave room for the rest of the
+     * process (libraries, heap arenas, rings). */
+    long room = max - 8192;
+    return room > 0 ? (size_t)(room / 2 / nloops) : 0;
+}
+
+static bool main_done(struct cor_loop *l)
+{
+    return cor__future_finished(&l->rt->main->fut);
+}
+
+int cor_run_ex(cor_fn *main, void *arg, const cor_run_opts *opts,
+               void **result)
+{
+    if (cor__tls_loop) {
+        cor_log("cor_run: called from inside a running loop (use cor_spawn)");
+        return -EBUSY;
+    }
+    cor_run_opts o = opts ? *opts : (cor_run_opts){0};
+    if (!main || o.loops < 0 || o.loops > 1024 ||
+        (o.stack_size && o.stack_size < 16384) || o.ring_entries > 32768)
+        return -EINVAL;
+    int nloops = o.loops;
+    if (nloops == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        nloops = n > 0 ? (int)n : 1;
+    }
+    struct cor_runtime *rt = calloc(1, sizeof *rt);
+    struct cor_loop **loops = calloc((size_t)nloops, sizeof *loops);
+    int rc = -ENOMEM;
+    if (!rt || !loops)
+        goto out_free;
+    rt->loops = loops;
+    rt->nloops = nloops;
+    rt->opts = o;
+#ifdef COR_ASAN
+    rt->stack_size = o.stack_size ? o.stack_size : 256 * 1024;
+#else
+    rt->stack_size = o.stack_size ? o.stack_size : 64 * 1024;
+#endif
+    if (!rt->opts.guard_budget)
+        rt->opts.guard_budget = guard_budget(nloops);
+    for (int i = 0; i < nloops; i++)
+        if (!(loops[i] = calloc(1, sizeof *loops[i])))
+            goto out_free;
+
+    cpu_set_t saved;
+    bool pinned = o.pin &&
+                  pthread_getaffinity_np(pthread_self(), sizeof saved,
+                                         &saved) == 0;
+    if (pinned)
+        pin_self(0);
+    rc = cor__loop_init(loops[0], rt, 0);
+    if (rc < 0)
+        goto out_unpin;
+
+    struct cor_loop *l0 = loops[0];
+    struct cor_task *mt = NULL;
+    pthread_t *th = calloc((size_t)nloops, sizeof *th);
+    struct boot *boots = calloc((size_t)nloops, sizeof *boots);
+    int started = 1;
+    if (!th || !boots) {
+        rc = -ENOMEM;
+        goto out_stop;
+    }
+    for (; started < nloops; started++) {
+        struct boot *b = &boots[started];
+        b->rt = rt;
+        b->index = started;
+        pthread_mutex_init(&b->mu, NULL);
+        pthread_cond_init(&b->cv, NULL);
+        if (pthread_create(&th[started], NULL, loop_thread, b) != 0) {
+            rc = -EAGAIN;
+            break;
+        }
+        pthread_mutex_lock(&b->mu);
+        while (b->state == 0)
+            pthread_cond_wait(&b->cv, &b->mu);
+        pthread_mutex_unlock(&b->mu);
+        if (b->state < 0) {
+            rc = b->state;
+            pthread_join(th[started], NULL);
+            break;
+        }
+    }
+
+    if (started == nloops) {
+        rc = cor__task_spawn(l0, &mt, main, arg, NULL);
+        if (rc == 0) {
+            rt->main = mt;
+            cor__loop_run(l0, main_done);
+            rc = cor__future_status(&mt->fut);
+            mt->fut.retrieved = true;
+            if (rc == 0 && result)
+                *result = mt->fut.result;
+        }
+    }
+
+out_stop:
+    /* Shutdown: every loop cancels its tasks and runs until all are done. */
+    atomic_store(&rt->shutdown, 1);
+    l0->stopping = true;
+    cor__task_cancel_all(l0);
+    for (int i = 1; i < started; i++) {
+        struct cor__msg *m = malloc(sizeof *m);
+        if (!m)
+            cor__panic("cor_run: out of memory while shutting down");
+        m->fn = stop_msg;
+        cor__loop_post(loops[i], m);
+    }
+    if (started < nloops) /* loops that never started count as idle */
+        atomic_fetch_add(&rt->idle, nloops - started);
+    cor__loop_run(l0, loop_done);
+    for (int i = 1; i < started; i++)
+        pthread_join(th[i], NULL);
+    if (mt)
+        cor_task_release(mt);
+    cor__loop_fini(l0);
+    if (boots)
+        for (int i = 1; i < nloops; i++) {
+            pthread_mutex_destroy(&boots[i].mu);
+            pthread_cond_destroy(&boots[i].cv);
+        }
+    free(th);
+    free(boots);
+out_unpin:
+    if (pinned)
+        pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
+out_free:
+    if (loops)
+        for (int i = 0; i < nloops; i++)
+            free(loops[i]);
+    free(loops);
+    free(rt);
+    return rc;
+}
+
+int cor_run(cor_fn *main, void *arg)
+{
+    return cor_run_ex(main, arg, NULL, NULL);
+}
