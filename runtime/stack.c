@@ -140,7 +140,8 @@ int cor__stack_get(struct cor__stack_pool *p, size_t size,
         s->lo = p->free[p->nfree];
         s->size = size;
         s->guard = p->free_guard[p->nfree];
-        write_canary(s, p->page);
+        if (s->guard == COR__GUARD_NONE)
+            write_canary(s, p->page);
         return 0;
     }
     if (size == p->stack_size) {
@@ -160,7 +161,10 @@ int cor__stack_get(struct cor__stack_pool *p, size_t size,
     }
     s->size = size;
     install_guard(p, s);
-    write_canary(s, p->page);
+    /* Only unguarded stacks need the canary; writing it touches (and pays
+     * for) the stack's lowest page. */
+    if (s->guard == COR__GUARD_NONE)
+        write_canary(s, p->page);
     return 0;
 }
 

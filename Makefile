@@ -1,0 +1,63 @@
+# coring - the two commands of the quick start, and a few more.
+#
+#   make demo    install what is missing (Debian packages), build, run the demo
+#   make test    the same set-up, then the whole test suite: a plain build,
+#                an ASan+UBSan build, and a TSan build for the threaded parts
+#   make bench   build and run the benchmarks (bench/)
+#
+# Builds go to build/ (plain), build-asan/ and build-tsan/.
+
+PKGS := gcc make meson ninja-build pkg-config liburing-dev libcmocka-dev \
+        gcc-aarch64-linux-gnu fio libuv1-dev
+MESON_SETUP := meson setup -Dwerror=true -Dtests=enabled
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build demo test test-plain test-asan test-tsan bench clean
+
+all: build
+
+deps:
+	@missing=""; \
+	for p in $(PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing from Debian:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $(SUDO) apt-get install -y --no-install-recommends $$missing >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update >/dev/null && \
+	    $(SUDO) apt-get install -y --no-install-recommends $$missing >/dev/null; } || \
+	  { echo "could not install:$$missing" >&2; exit 1; }; \
+	fi
+
+build/build.ninja:
+	$(MESON_SETUP) build
+
+build: deps build/build.ninja
+	ninja -C build
+
+demo: build
+	./build/examples/gather_timing
+
+test-plain: build
+	meson test -C build --print-errorlogs --num-processes 2
+
+test-asan: deps
+	[ -f build-asan/build.ninja ] || $(MESON_SETUP) -Db_sanitize=address,undefined -Db_lundef=false build-asan
+	ninja -C build-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 4 --no-suite slow
+
+test-tsan: deps
+	[ -f build-tsan/build.ninja ] || $(MESON_SETUP) -Db_sanitize=thread -Db_lundef=false build-tsan
+	ninja -C build-tsan
+	TSAN_OPTIONS=halt_on_error=1 \
+	  meson test -C build-tsan --print-errorlogs --num-processes 2 --timeout-multiplier 4 --suite threads
+
+test: test-plain test-asan test-tsan
+
+bench: build
+	./build/bench/micro
+
+clean:
+	rm -rf build build-asan build-tsan

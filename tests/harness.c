@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+#include "harness.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static char *buf;
+static size_t len, cap, nlines;
+
+static void append(char **b, size_t *l, size_t *c, const char *s, size_t n)
+{
+    if (*l + n + 1 > *c) {
+        size_t nc = (*c ? *c * 2 : 4096);
+        while (nc < *l + n + 1)
+            nc *= 2;
+        *b = realloc(*b, nc);
+        *c = nc;
+    }
+    memcpy(*b + *l, s, n);
+    *l += n;
+    (*b)[*l] = 0;
+}
+
+void rec(const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof line - 2)
+        n = sizeof line - 2;
+    line[n++] = '\n';
+    pthread_mutex_lock(&mu);
+    append(&buf, &len, &cap, line, (size_t)n);
+    nlines++;
+    pthread_mutex_unlock(&mu);
+}
+
+const char *rec_text(void)
+{
+    return buf ? buf : "";
+}
+
+size_t rec_count(void)
+{
+    return nlines;
+}
+
+void rec_reset(void)
+{
+    pthread_mutex_lock(&mu);
+    free(buf);
+    buf = NULL;
+    len = cap = nlines = 0;
+    pthread_mutex_unlock(&mu);
+}
+
+static char *logbuf;
+static size_t loglen, logcap;
+
+static void log_hook(void *ud, const char *msg)
+{
+    (void)ud;
+    pthread_mutex_lock(&mu);
+    append(&logbuf, &loglen, &logcap, msg, strlen(msg));
+    append(&logbuf, &loglen, &logcap, "\n", 1);
+    pthread_mutex_unlock(&mu);
+}
+
+void h_log_capture(void)
+{
+    cor_set_log(log_hook, NULL);
+}
+
+const char *h_log_text(void)
+{
+    return logbuf ? logbuf : "";
+}
+
+void h_log_release(void)
+{
+    cor_set_log(NULL, NULL);
+    pthread_mutex_lock(&mu);
+    free(logbuf);
+    logbuf = NULL;
+    loglen = logcap = 0;
+    pthread_mutex_unlock(&mu);
+}
+
+int h_run(cor_fn *main, void *arg, int loops)
+{
+    cor_run_opts o = {.loops = loops};
+    return cor_run_ex(main, arg, &o, NULL);
+}
+
+char *h_oracle_expected(const char *kind, const char *name)
+{
+    const char *dir = getenv("CORING_ORACLE");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/expected/%s/%s.out",
+             dir ? dir : "../shared/oracle", kind, name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *out = NULL;
+    size_t l = 0, c = 0;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        append(&out, &l, &c, chunk, n);
+    fclose(f);
+    return out ? out : strdup("");
+}
+
+int h_setup(void **state)
+{
+    (void)state;
+    rec_reset();
+    return 0;
+}
+
+int h_teardown(void **state)
+{
+    (void)state;
+    rec_reset();
+    h_log_release();
+    return 0;
+}
