@@ -183,6 +183,7 @@ static inline char *cor__stack_base(const struct cor__stack *s, size_t page)
     return s->lo + page;
 }
 _Noreturn void cor__stack_overflow(const char *task, size_t size);
+bool cor__stack_canary_intact(const struct cor__stack *s, size_t page);
 
 /* ------------------------------------------------------------ futures ---- */
 

@@ -188,8 +188,13 @@ fail_timers:
     return rc;
 }
 
+static void drain_inbox(struct cor_loop *l);
+
 void cor__loop_fini(struct cor_loop *l)
 {
+    /* Messages that arrived after the last iteration (wakeups, releases)
+     * still own memory: run them. */
+    drain_inbox(l);
     cor__task_free_all(l);
     if (l->ring_ok)
         io_uring_queue_exit(&l->ring);

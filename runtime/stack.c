@@ -10,8 +10,10 @@
  * page tables without splitting the mapping, so a million guarded stacks cost
  * a handful of VMAs.  Without it, mprotect() guards cost two VMAs each and
  * vm.max_map_count (65530 by default) stops them near 32k: past a budget,
- * stacks get no guard and rely on a canary checked at every switch out of the
- * task.  Either way an overflow is reported with the task's name and the
+ * a stack's lowest page holds a canary instead of a guard, checked whole at
+ * every switch out of the task.  A whole page, because code built with
+ * -fstack-clash-protection writes at least once in every page it descends
+ * through, so an overflow cannot step over it.  Either way an overflow is reported with the task's name and the
  * process stops: a guard hit by the SIGSEGV handler (on a sigaltstack), a
  * smashed canary before any other task runs.
  */
@@ -45,11 +47,21 @@ static size_t page_size(void)
     return pg;
 }
 
+/* An unguarded stack's lowest page holds the canary instead of a guard. */
 static void write_canary(struct cor__stack *s, size_t page)
 {
-    uint64_t *c = (uint64_t *)(void *)cor__stack_base(s, page);
-    for (int i = 0; i < 8; i++)
+    uint64_t *c = (uint64_t *)(void *)s->lo;
+    for (size_t i = 0; i < page / sizeof *c; i++)
         c[i] = COR__CANARY;
+}
+
+bool cor__stack_canary_intact(const struct cor__stack *s, size_t page)
+{
+    const uint64_t *c = (const uint64_t *)(const void *)s->lo;
+    uint64_t diff = 0;
+    for (size_t i = 0; i < page / sizeof *c; i++)
+        diff |= c[i] ^ COR__CANARY;
+    return diff == 0;
 }
 
 int cor__stack_pool_init(struct cor__stack_pool *p, size_t stack_size,

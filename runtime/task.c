@@ -39,13 +39,6 @@ struct cor_task *cor__need_task(const char *call)
 
 /* ------------------------------------------------------------ switch ---- */
 
-static bool canary_intact(const struct cor_task *t, size_t page)
-{
-    const uint64_t *c = (const uint64_t *)(const void *)
-        cor__stack_base(&t->stack, page);
-    return c[0] == COR__CANARY && c[7] == COR__CANARY;
-}
-
 /* Scheduler -> t.  Returns when t parks or ends. */
 static void switch_in(struct cor_loop *l, struct cor_task *t)
 {
@@ -62,7 +55,7 @@ static void switch_in(struct cor_loop *l, struct cor_task *t)
      * stack pointer below the base); stop before any other task runs on
      * memory it may have hit. */
     if (t->stack.guard == COR__GUARD_NONE && !t->running_done &&
-        (!canary_intact(t, page) ||
+        (!cor__stack_canary_intact(&t->stack, page) ||
          (char *)t->sp < cor__stack_base(&t->stack, page) + 64))
         cor__stack_overflow(t->name, t->stack.size);
 }

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_core_refused - when io_uring is refused, cor_run returns the -errno
+ * and logs a message naming the cause and the fix; nothing crashes.  The
+ * refusal is real: a child process installs a seccomp filter that fails
+ * io_uring_setup with EPERM (Docker's default profile), ENOSYS (no io_uring)
+ * or ENOMEM (memlock), then calls cor_run.
+ */
+#include "child.h"
+#include "harness.h"
+
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#define ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define ARCH AUDIT_ARCH_AARCH64
+#endif
+
+static int refuse(int err)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                 offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (err & 0xffff)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+static void *never(void *arg)
+{
+    (void)arg;
+    fprintf(stderr, "main ran\n");
+    return NULL;
+}
+
+static void child(void *arg)
+{
+    int err = *(int *)arg;
+    if (refuse(err) < 0) {
+        fprintf(stderr, "seccomp unavailable\n");
+        _exit(77);
+    }
+    int rc = cor_run(never, NULL);
+    fprintf(stderr, "rc=%d\n", rc);
+    _exit(0);
+}
+
+static void expect(int err, const char *words)
+{
+    struct child_result r;
+    run_in_child(child, &err, &r);
+    if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 77)
+        skip();
+    assert_true(WIFEXITED(r.status));
+    assert_int_equal(WEXITSTATUS(r.status), 0);
+    char want[32];
+    snprintf(want, sizeof want, "rc=%d\n", -err);
+    assert_non_null(strstr(r.err, want));
+    assert_null(strstr(r.err, "main ran"));
+    assert_non_null(strstr(r.err, "coring: cannot start an event loop"));
+    if (!strstr(r.err, words))
+        fprintf(stderr, "message: %s\n", r.err);
+    assert_non_null(strstr(r.err, words));
+}
+
+static void refused_eperm(void **state)
+{
+    (void)state;
+    /* Here the sysctl allows io_uring, so the message blames seccomp. */
+    expect(EPERM, "seccomp");
+}
+
+static void refused_enosys(void **state)
+{
+    (void)state;
+    expect(ENOSYS, "no io_uring");
+}
+
+static void refused_enomem(void **state)
+{
+    (void)state;
+    expect(ENOMEM, "locked-memory limit");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(refused_eperm),
+        cmocka_unit_test(refused_enosys),
+        cmocka_unit_test(refused_enomem),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
