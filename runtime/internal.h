@@ -159,6 +159,7 @@ struct cor__stack_pool {
     uint8_t *free_guard;
     size_t nfree, capfree;
     char *slab, *slab_end; /* bump region for fresh stacks */
+    char *slab_guarded_lo; /* [this, slab_end) was guarded in one call */
     struct cor__slab {
         char *p;
         size_t len;

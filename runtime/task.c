@@ -147,6 +147,22 @@ static void task_resume(struct cor__soon *s)
     }
 }
 
+/* "Task-N" without snprintf: it is a third of an empty spawn's cost. */
+static void default_name(char *out, uint64_t id)
+{
+    char digits[24];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + id % 10);
+        id /= 10;
+    } while (id);
+    memcpy(out, "Task-", 5);
+    out += 5;
+    while (n)
+        *out++ = digits[--n];
+    *out = 0;
+}
+
 int cor__task_spawn(struct cor_loop *l, struct cor_task **out, cor_fn *fn,
                     void *arg, const cor_spawn_opts *o)
 {
@@ -182,8 +198,7 @@ int cor__task_spawn(struct cor_loop *l, struct cor_task **out, cor_fn *fn,
     if (o && o->name)
         snprintf(t->name, sizeof t->name, "%s", o->name);
     else
-        snprintf(t->name, sizeof t->name, "Task-%llu",
-                 (unsigned long long)t->id);
+        default_name(t->name, t->id);
     char *base = cor__stack_base(&t->stack, l->stacks.page);
     char *top = t->stack.lo + t->stack.size;
     t->sp = cor__ctx_make(top, task_entry, t);
