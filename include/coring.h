@@ -10,5 +10,6 @@
 #include "coring/future.h"
 #include "coring/task.h"
 #include "coring/runtime.h"
+#include "coring/io.h"
 
 #endif

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * file.c - file operations awaited on the ring: open, read/write (positional
+ * or at the current offset), readv/writev, fsync, statx, close, and the
+ * directory operations.  Each is one SQE whose op record lives on the
+ * caller's stack; arguments are checked before an SQE is taken, so a bad
+ * call costs no ring traffic.
+ */
+#include "io_internal.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/stat.h>
+
+static inline unsigned cap_len(size_t len)
+{
+    return (unsigned)(len > COR__IO_MAX ? COR__IO_MAX : len);
+}
+
+static inline bool bad_off(int64_t off)
+{
+    return off < 0 && off != COR_OFF_CUR;
+}
+
+int cor_openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+    if (!path)
+        return -EINVAL;
+    struct cor__op op;
+    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_open", false);
+    io_uring_prep_openat(sqe, dirfd, path, flags | O_CLOEXEC, mode);
+    return cor__io_wait(&op, sqe, -1);
+}
+
+int cor_open(const char *path, int flags, mode_t mode)
+{
+    return cor_openat(AT_FDCWD, path, flags, mode);
+}
+
+ssize_t cor_read_timeout(int fd, void *buf, size_t len, int64_t off,
+                         int64_t timeout_ns)
+{
+    if (fd < 0)
+        return -EBADF;
+    if ((!buf && len) || bad_off(off))
+        return -EINVAL;
+    struct cor__op op;
+    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_read", timeout_ns >= 0);
+    io_uring_prep_read(sqe, fd, buf, cap_len(len), (uint64_t)off);
+    return cor__io_wait(&op, sqe, timeout_ns);
+}
+
+ssize_t cor_read(int fd, void *buf, size_t len, int64_t off)
+{
+    return cor_read_timeout(fd, buf, len, off, -1);
+}
+
+ssize_t cor_write(int fd, const void *buf, size_t len, int64_t off)
+{
+    if (fd < 0)
+        return -EBADF;
+    if ((!buf && len) || bad_off(off))
+        return -EINVAL;
+    cor__io_sigpipe_once();
+    struct cor__op op;
+    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_write", false);
+    io_uring_prep_write(sqe, fd, buf, cap_len(len), (uint64_t)off);
+    return cor__io_wait(&op, sqe, -1);
+}
+
+/*
+ * The loop of read_full / write_all.  An error after progress is not
+ * reported now: the caller gets the progress, and the error (a sticky
+ * cancel, a broken pipe) comes again on its next call.
+ */
+static ssize_t transfer_all(int fd, char *buf, size_t len, int64_t off,
+                            bool write)
+{
+    size_t done = 0;
+    while (done < len) {
+        int64_t at = off == COR_OFF_CUR ? COR_OFF_CUR : off + (int64_t)done;
+        ssize_t n = write ? cor_write(fd, buf + done, len - done, at)
+                          : cor_read(fd, buf + done, len - done, at);
+        if (n < 0)
+            return done ? (ssize_t)done : n;
+        if (n == 0) {
+            if (write)
+                return done ? (ssize_t)done : -EIO;
+            break;
+        }
+        done += (size_t)n;
+    }
+    return (ssize_t)done;
+}
+
+ssize_t cor_read_full(int fd, void *buf, size_t len, int64_t off)
+{
+    if (fd < 0)
+        return -EBADF;
+    if ((!buf && len) || bad_off(off) || len > SSIZE_MAX)
+        return -EINVAL;
+    return transfer_all(fd, buf, len, off, false);
+}
+
+ssize_t cor_write_all(int fd, const void *buf, size_t len, int64_t off)
+{
+    if (fd < 0)
+        return -EBADF;
+    if ((!buf && len) || bad_off(off) || len > SSIZE_MAX)
+        return -EINVAL;
+    return transfer_all(fd, (char *)(uintptr_t)buf, len, off, true);
+}
+
+static ssize_t rwv(int fd, const struct iovec *iov, int iovcnt, int64_t off,
+                   bool write)
+{
+    if (fd < 0)
+        return -EBADF;
+    if (!iov || iovcnt <= 0 || iovcnt > IOV_MAX || bad_off(off))
+        return -EINVAL;
+    struct cor__op op;
+    struct io_uring_sqe *sqe =
+        cor__io_begin(&op, write ? "cor_writev" : "cor_readv", false);
+    if (write) {
+        cor__io_sigpipe_once();
+        io_uring_prep_writev(sqe, fd, iov, (unsigned)iovcnt, (uint64_t)off);
+    } else {
+        io_uring_prep_readv(sqe, fd, iov, (unsigned)iovcnt, (uint64_t)off);
+    }
+    return cor__io_wait(&op, sqe, -1);
+}
+
+ssize_t cor_readv(int fd, const struct iovec *iov, int iovcnt, int64_t off)
+{
+    return rwv(fd, iov, iovcnt, off, false);
+}
+
+ssize_t cor_writev(int fd, const struct iovec *iov, int iovcnt, int64_t off)
+{
+    return rwv(fd, iov, iovcnt, off, true);
+}
+
+static int sync_op(int fd, unsigned flags, const char *call)
+{
+    if (fd < 0)
+        return -EBADF;
+    struct cor__op op;
+    struct io_uring_sqe *sqe = cor__io_begin(&op, call, false);
+    io_uring_prep_fsync(sqe, fd, flags);
+    return cor__io_wait(&op, sqe, -1);
+}
+
+int cor_fsync(int fd)
+{
+    return sync_op(fd, 0, "cor_fsync");
+}
+
+int cor_fdatasync(int fd)
+{
+    return sync_op(fd, IORING_FSYNC_DATASYNC, "cor_fdatasync");
+}
+
+int cor_statx(int dirfd, const char *path, int flags, unsigned mask,
+              struct statx *out)
+{
+    if (!path || !out)
+        return -EINVAL;
+    struct cor__op op;
+    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_statx", false);
+    io_uring_prep_statx(sqe, dirfd, path, flags, mask, out);
+    return cor__io_wait(&op, sqe, -1);
+}
+
+int cor_close(int fd)
+{
+    if (fd < 0)
+        return -EBADF;
+    struct cor__op op;
+    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_close", false);
+    io_uring_prep_close(sqe, fd);
+    return cor__io_wait(&op, sqe, -1);
+}
+
+int cor_unlink(const char *path, int flags)
+{
+    if (!path || (flags & ~AT_REMOVEDIR))
+        return -EINVAL;
+    struct cor__op op;
+    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_unlink", false);
+    io_uring_prep_unlinkat(sqe, AT_FDCWD, path, flags);
+    return cor__io_wait(&op, sqe, -1);
+}
+
+int cor_rename(const char *oldpath, const char *newpath)
+{
+    if (!oldpath || !newpath)
+        return -EINVAL;
+    struct cor__op op;
+    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_rename", false);
+    io_uring_prep_renameat(sqe, AT_FDCWD, oldpath, AT_FDCWD, newpath, 0);
+    return cor__io_wait(&op, sqe, -1);
+}
+
+int cor_mkdir(const char *path, mode_t mode)
+{
+    if (!path)
+        return -EINVAL;
+    struct cor__op op;
+    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_mkdir", false);
+    io_uring_prep_mkdirat(sqe, AT_FDCWD, path, mode);
+    return cor__io_wait(&op, sqe, -1);
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * io_internal.h - what io/ files share: starting an operation (the op record
+ * on the caller's stack, a fresh SQE) and waiting for it, with an optional
+ * linked timeout.  Invariant 3 holds through cor__op_wait: the wait returns
+ * only after the operation's own completion.
+ */
+#ifndef CORING_IO_INTERNAL_H
+#define CORING_IO_INTERNAL_H
+
+#include "internal.h"
+#include "coring/io.h"
+
+/* Longest single transfer handed to the kernel (the SQE length is 32 bits). */
+#define COR__IO_MAX ((size_t)1 << 30)
+
+/*
+ * Start an operation of the calling task: initialise op and return an SQE
+ * to prepare.  With timed, two SQEs are guaranteed to be free back to back
+ * (the op and its linked timeout must be submitted together).
+ */
+struct io_uring_sqe *cor__io_begin(struct cor__op *op, const char *call,
+                                   bool timed);
+
+/*
+ * Submit the prepared SQE and wait for its completion.  timeout_ns >= 0
+ * links an IORING_OP_LINK_TIMEOUT (the SQE must come from cor__io_begin
+ * with timed); its expiry gives -ETIMEDOUT when the op did not happen.
+ */
+int cor__io_wait(struct cor__op *op, struct io_uring_sqe *sqe,
+                 int64_t timeout_ns);
+
+/* Ignore SIGPIPE once per process if it is at its default disposition. */
+void cor__io_sigpipe_once(void);
+
+#endif

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server.c - TCP servers on N loops: one SO_REUSEPORT listener and one
+ * acceptor task per loop, each keeping one multishot accept armed and
+ * spawning a handler task per connection from the completion callback.
+ * The accept op lives in the acceptor's frame; the acceptor ends only after
+ * the op's final completion (a cancel waits for it, invariant 3).
+ */
+#include "io_internal.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+struct acceptor {
+    struct cor__op op;      /* the multishot accept; complete = on_accept */
+    struct cor__wait wait;  /* what the acceptor parks on */
+    struct cor_server *s;
+    struct cor_task *task;
+    int lfd;
+    bool armed;             /* the accept may still post completions */
+    bool parked;            /* the acceptor waits for a final completion */
+    int final_res;          /* res of the last final completion */
+    int stop_reason;        /* 0, or why we cancel the accept */
+};
+
+struct cor_server {
+    cor_conn_fn *fn;
+    void *arg;
+    bool nodelay;
+    int port;
+    int nloops;             /* listeners */
+    int nstarted;           /* acceptor tasks spawned */
+    _Atomic uint64_t accepted;
+    cor_task **tasks;
+    struct acceptor *acc;
+};
+
+/* What a handler task needs; freed as soon as the task starts. */
+struct conn_start {
+    cor_conn_fn *fn;
+    void *arg;
+    int fd;
+};
+
+static void *conn_main(void *p)
+{
+    struct conn_start c = *(struct conn_start *)p;
+    free(p);
+    void *r = c.fn(c.fd, c.arg);
+    /* A plain close: it never blocks for a socket without SO_LINGER, and
+     * it must happen even when the handler was cancelled. */
+    close(c.fd);
+    return r;
+}
+
+static void start_conn(struct acceptor *a, int fd)
+{
+    struct cor_server *s = a->s;
+    atomic_fetch_add_explicit(&s->accepted, 1, memory_order_relaxed);
+    if (s->nodelay) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    struct conn_start *c = malloc(sizeof *c);
+    cor_task *t = NULL;
+    if (c) {
+        *c = (struct conn_start){.fn = s->fn, .arg = s->arg, .fd = fd};
+        if (cor_spawn_ex(&t, conn_main, c, NULL) == 0) {
+            cor_task_release(t);
+            return;
+        }
+        free(c);
+    }
+    cor_log("server: no memory for a connection task; connection dropped");
+    close(fd);
+}
+
+/* Runs on the loop for every accept completion, never on a task stack. */
+static void on_accept(struct cor__op *op, struct io_uring_cqe *cqe)
+{
+    struct acceptor *a = cor__container_of(op, struct acceptor, op);
+    /* A connection accepted while we stop is served, not dropped. */
+    if (cqe->res >= 0)
+        start_conn(a, cqe->res);
+    if (cqe->flags & IORING_CQE_F_MORE)
+        return;
+    a->armed = false;
+    a->final_res = cqe->res;
+    if (a->parked) {
+        a->parked = false;
+        cor__wake(a->task, a->stop_reason);
+    }
+}
+
+static void arm(struct acceptor *a)
+{
+    struct cor_loop *l = a->task->fut.loop;
+    struct io_uring_sqe *sqe = cor__sqe(l);
+    io_uring_prep_multishot_accept(sqe, a->lfd, NULL, NULL, SOCK_CLOEXEC);
+    a->armed = true;
+    cor__op_submit(l, &a->op, sqe);
+}
+
+static void send_cancel(struct acceptor *a, int reason)
+{
+    struct cor_loop *l = a->task->fut.loop;
+    a->stop_reason = reason;
+    struct io_uring_sqe *sqe = cor__sqe(l);
+    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)&a->op, 0);
+    io_uring_sqe_set_data64(sqe, COR__UD_IGNORE);
+    l->unsubmitted++;
+}
+
+/* The acceptor was cancelled while parked: the accept's final completion
+ * (after our cancel) wakes it. */
+static void acceptor_cancel(struct cor__wait *w, int reason)
+{
+    send_cancel(cor__container_of(w, struct acceptor, wait), reason);
+}
+
+static bool transient(int res)
+{
+    return res == -EMFILE || res == -ENFILE || res == -ENOBUFS ||
+           res == -ENOMEM;
+}
+
+static void *acceptor_main(void *p)
+{
+    struct acceptor *a = p;
+    a->task = cor_current_task();
+    cor__op_init(&a->op);
+    a->op.complete = on_accept;
+    a->op.task = a->task;
+    a->wait.cancel = acceptor_cancel;
+    for (;;) {
+        a->stop_reason = 0;
+        arm(a);
+        a->parked = true;
+        int rc = cor__park(&a->wait);
+        if (a->parked) {
+            /* Interrupted before parking: the accept is armed, so cancel
+             * it and wait for its end, shielded. */
+            send_cancel(a, rc);
+            cor_shield_begin();
+            cor__park(&a->wait);
+            cor_shield_end();
+        }
+        if (a->stop_reason)
+            return a->stop_reason == -ECANCELED ? NULL
+                                                : cor_fail(a->stop_reason,
+                                                           "acceptor");
+        int res = a->final_res;
+        if (res == -EBADF || res == -EINVAL || res == -ENOTSOCK ||
+            res == -EOPNOTSUPP)
+            return cor_fail(res, "accept on fd %d", a->lfd);
+        /* Out of fds or memory: back off instead of spinning. */
+        if (transient(res) && cor_sleep(0.01) < 0)
+            return NULL;
+    }
+}
+
+static void server_free(struct cor_server *s)
+{
+    for (int i = 0; i < s->nloops; i++)
+        if (s->acc[i].lfd >= 0)
+            close(s->acc[i].lfd);
+    free(s->tasks);
+    free(s->acc);
+    free(s);
+}
+
+int cor_server_start(cor_server **out, const char *host, int port,
+                     cor_conn_fn *handler, void *arg,
+                     const cor_server_opts *opts)
+{
+    cor__need_task("cor_server_start");
+    cor_server_opts o = opts ? *opts : (cor_server_opts){0};
+    int nloops = o.loops ? o.loops : cor_loop_count();
+    if (!out || !handler || nloops < 0 || nloops > cor_loop_count() ||
+        port < 0 || port > 65535)
+        return -EINVAL;
+    struct cor_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->fn = handler;
+    s->arg = arg;
+    s->nodelay = o.nodelay;
+    s->nloops = nloops;
+    s->tasks = calloc((size_t)nloops, sizeof *s->tasks);
+    s->acc = calloc((size_t)nloops, sizeof *s->acc);
+    if (!s->tasks || !s->acc) {
+        s->nloops = 0;
+        server_free(s);
+        return -ENOMEM;
+    }
+    for (int i = 0; i < nloops; i++)
+        s->acc[i].lfd = -1;
+    cor_listen_opts lo = {.backlog = o.backlog, .reuseport = true};
+    /* The first listener picks the port (port 0), the others share it. */
+    for (int i = 0; i < nloops; i++) {
+        int fd = cor_tcp_listen(host, i ? s->port : port, &lo);
+        if (fd < 0) {
+            server_free(s);
+            return fd;
+        }
+        s->acc[i].lfd = fd;
+        s->acc[i].s = s;
+        if (i == 0)
+            s->port = cor_sock_port(fd);
+    }
+    for (int i = 0; i < nloops; i++) {
+        cor_spawn_opts so = {.name = "acceptor", .loop = COR_LOOP(i)};
+        int rc = cor_spawn_ex(&s->tasks[i], acceptor_main, &s->acc[i], &so);
+        if (rc < 0) {
+            cor_server_stop(s); /* the acceptors already started */
+            return rc;
+        }
+        s->nstarted++;
+    }
+    *out = s;
+    return 0;
+}
+
+int cor_server_port(const cor_server *s)
+{
+    return s ? s->port : -EINVAL;
+}
+
+uint64_t cor_server_accepted(const cor_server *s)
+{
+    return s ? atomic_load_explicit(&s->accepted, memory_order_relaxed) : 0;
+}
+
+int cor_server_wait(cor_server *s)
+{
+    if (!s)
+        return -EINVAL;
+    for (int i = 0; i < s->nstarted; i++) {
+        int rc = cor_await(s->tasks[i], NULL);
+        if (rc == -ECANCELED && !cor_task_cancelled(s->tasks[i]))
+            return rc; /* the caller was cancelled, not the acceptor */
+        if (rc == -ETIMEDOUT && !cor_task_done(s->tasks[i]))
+            return rc;
+    }
+    return 0;
+}
+
+int cor_server_stop(cor_server *s)
+{
+    if (!s)
+        return -EINVAL;
+    cor_shield_begin();
+    for (int i = 0; i < s->nstarted; i++)
+        cor_task_cancel(s->tasks[i]);
+    for (int i = 0; i < s->nstarted; i++) {
+        cor_await(s->tasks[i], NULL);
+        cor_task_release(s->tasks[i]);
+    }
+    cor_shield_end();
+    server_free(s);
+    return 0;
+}
