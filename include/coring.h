@@ -11,5 +11,9 @@
 #include "coring/task.h"
 #include "coring/runtime.h"
 #include "coring/io.h"
+#include "coring/combinators.h"
+#include "coring/sync.h"
+#include "coring/queue.h"
+#include "coring/gen.h"
 
 #endif

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * waitq.h - a FIFO of parked tasks, shared by the loop-local primitives
+ * (sync.c, queue.c, gen.c).  A waiter lives on its task's stack; it is on
+ * the queue exactly while its task is parked in waitq_park(), so memory is
+ * never touched after the waiting call returned.  Loop-local: no locking.
+ */
+#ifndef CORING_WAITQ_H
+#define CORING_WAITQ_H
+
+#include "internal.h"
+
+struct waitq_node {
+    struct cor__list link;
+    struct cor__wait park;
+    struct cor_task *t;
+    void *item; /* a value handed over with the wake-up (queues) */
+};
+
+static inline void waitq_cancel(struct cor__wait *w, int reason)
+{
+    struct waitq_node *n = cor__container_of(w, struct waitq_node, park);
+    cor__list_del(&n->link);
+    cor__wake(n->t, reason);
+}
+
+/* Park the current task at the end of q.  Returns the wake code. */
+static inline int waitq_park(struct cor__list *q, struct waitq_node *n,
+                             struct cor_task *t)
+{
+    n->t = t;
+    n->park.cancel = waitq_cancel;
+    n->item = NULL;
+    int rc = cor__pending_interrupt(t);
+    if (rc)
+        return rc;
+    cor__list_push(q, &n->link);
+    return cor__park(&n->park);
+}
+
+/* The first waiter, taken off q (NULL when none). */
+static inline struct waitq_node *waitq_pop(struct cor__list *q)
+{
+    if (cor__list_empty(q))
+        return NULL;
+    struct waitq_node *n = cor__container_of(q->next, struct waitq_node, link);
+    cor__list_del(&n->link);
+    return n;
+}
+
+/* Wake the first waiter with rc; false if there was none. */
+static inline bool waitq_wake_one(struct cor__list *q, int rc)
+{
+    struct waitq_node *n = waitq_pop(q);
+    if (!n)
+        return false;
+    cor__wake(n->t, rc);
+    return true;
+}
+
+/* The calling task, or NULL (and *rc = -EXDEV) when it is not on home. */
+static inline struct cor_task *waitq_self(const char *call,
+                                          struct cor_loop *home, int *rc)
+{
+    struct cor_task *t = cor__need_task(call);
+    *rc = t->fut.loop == home ? 0 : -EXDEV;
+    return *rc ? NULL : t;
+}
+
+#endif
