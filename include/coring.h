@@ -10,6 +10,8 @@
 #include "coring/future.h"
 #include "coring/task.h"
 #include "coring/runtime.h"
+#include "coring/executor.h"
+#include "coring/channel.h"
 #include "coring/io.h"
 #include "coring/combinators.h"
 #include "coring/sync.h"

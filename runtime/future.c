@@ -222,10 +222,12 @@ int cor_future_await(cor_future *f, void **result)
     if (&self->fut == f)
         return -EDEADLK;
     if (!cor__future_finished(f)) {
-        if (f->loop != self->fut.loop)
-            cor__panic("cor_future_await: the future lives on loop %d, the "
-                       "caller on loop %d (use a cross-loop await)",
-                       f->loop->index, self->fut.loop->index);
+        if (f->loop != self->fut.loop) {
+            int rc = cor__xloop_await(f, self);
+            if (rc)
+                return rc;
+            goto finished;
+        }
         struct fwait fw = {.w.wake = fwait_wake,
                            .park.cancel = fwait_cancel,
                            .t = self};
@@ -237,6 +239,7 @@ int cor_future_await(cor_future *f, void **result)
         if (rc)
             return rc;
     }
+finished:;
     int st = cor__future_status(f);
     if (st == 0 && result)
         *result = f->result;

@@ -379,6 +379,7 @@ struct cor_runtime {
     struct cor_task *main;
     _Atomic int shutdown; /* main has returned */
     _Atomic int idle;     /* loops whose tasks have all ended */
+    _Atomic unsigned next_loop; /* round robin of cor_spawn_next */
 };
 
 extern _Atomic uint64_t cor__task_counter;
@@ -391,5 +392,27 @@ int cor__task_spawn(struct cor_loop *l, struct cor_task **out, cor_fn *fn,
                     void *arg, const cor_spawn_opts *o);
 void cor__task_free_all(struct cor_loop *l);
 void cor__task_cancel_all(struct cor_loop *l);
+/* cor__task_spawn in two halves: prepare a record (any thread), start it on
+ * its home loop (the home's thread). */
+void cor__task_prepare(struct cor_loop *l, struct cor_task *t, cor_fn *fn,
+                       void *arg, const cor_spawn_opts *o);
+int cor__task_start(struct cor_loop *l, struct cor_task *t,
+                    size_t stack_size);
+
+/* ------------------------------------------------- many loops (xloop.c) -- */
+
+/* Spawn on loop `index` of rt from any thread; never suspends. */
+int cor__xloop_spawn(struct cor_runtime *rt, int index, struct cor_task **out,
+                     cor_fn *fn, void *arg, const cor_spawn_opts *o);
+/* cor_future_await's branch for a future whose home is another loop. */
+int cor__xloop_await(struct cor_future *f, struct cor_task *self);
+/*
+ * Loop-to-loop wakeups: true (the default) wakes a sleeping loop with
+ * IORING_OP_MSG_RING from the posting loop's ring, false with its eventfd.
+ * Threads without a ring always use the eventfd.
+ */
+extern _Atomic bool cor__wake_msgring;
+/* Wait until the executor has no job, then stop and join its threads. */
+void cor__executor_drain(void);
 
 #endif

@@ -228,6 +228,38 @@ struct io_uring_sqe *cor__sqe(struct cor_loop *l)
     return sqe;
 }
 
+_Atomic bool cor__wake_msgring = true;
+
+static void wake_eventfd(struct cor_loop *l)
+{
+    uint64_t one = 1;
+    ssize_t r = write(l->efd, &one, sizeof one);
+    (void)r; /* EAGAIN: the counter is already non-zero, it will wake */
+}
+
+/*
+ * Wake sleeping loop l.  From another loop: one IORING_OP_MSG_RING on the
+ * poster's own ring (its only submitter, invariant 2), which puts a CQE in
+ * l's ring.  Its user_data on our side tags the target so that a failed
+ * send (no CQE is posted on success) falls back to the eventfd.
+ */
+static void wake(struct cor_loop *l)
+{
+    struct cor_loop *self = cor__tls_loop;
+    if (!self || !self->ring_ok ||
+        !atomic_load_explicit(&cor__wake_msgring, memory_order_relaxed)) {
+        wake_eventfd(l);
+        return;
+    }
+    struct io_uring_sqe *sqe = cor__sqe(self);
+    io_uring_prep_msg_ring(sqe, l->ring.ring_fd, 0, COR__UD_MSGRING, 0);
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)l | COR__UD_MSGRING);
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_submit(&self->ring);
+    self->unsubmitted = 0;
+    self->stats.enters++;
+}
+
 void cor__loop_post(struct cor_loop *l, struct cor__msg *m)
 {
     struct cor__msg *head = atomic_load_explicit(&l->inbox,
@@ -242,11 +274,8 @@ void cor__loop_post(struct cor_loop *l, struct cor__msg *m)
      * message before it sleeps, or we see its sleeping flag. */
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&l->sleeping, memory_order_relaxed) &&
-        atomic_exchange(&l->sleeping, 0)) {
-        uint64_t one = 1;
-        ssize_t r = write(l->efd, &one, sizeof one);
-        (void)r; /* EAGAIN: the counter is already non-zero, it will wake */
-    }
+        atomic_exchange(&l->sleeping, 0))
+        wake(l);
 }
 
 /* ------------------------------------------------------------- ops ------- */
@@ -306,8 +335,13 @@ static void dispatch(struct cor_loop *l, struct io_uring_cqe *cqe)
         arm_eventfd(l);
         return;
     }
+    if ((ud & 7) == COR__UD_MSGRING && ud != COR__UD_MSGRING) {
+        /* Our MSG_RING wakeup of another loop failed: use its eventfd. */
+        wake_eventfd((struct cor_loop *)(uintptr_t)(ud & ~(uint64_t)7));
+        return;
+    }
     if (ud & 7)
-        return; /* COR__UD_IGNORE and other tags without a record */
+        return; /* a MSG_RING wakeup, COR__UD_IGNORE and other tags */
     struct cor__op *op = (struct cor__op *)(uintptr_t)ud;
     if (!(cqe->flags & IORING_CQE_F_MORE))
         l->nops--;

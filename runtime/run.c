@@ -42,6 +42,9 @@ static void wake_all(struct cor_runtime *rt)
 static void stop_msg(struct cor_loop *l, struct cor__msg *m)
 {
     l->stopping = true;
+    /* A loop without tasks must still look at loop_done() before it sleeps:
+     * nothing else would wake it. */
+    l->recheck = true;
     cor__task_cancel_all(l);
     free(m);
 }
@@ -223,6 +226,9 @@ out_stop:
     cor__loop_run(l0, loop_done);
     for (int i = 1; i < started; i++)
         pthread_join(th[i], NULL);
+    /* Every task has ended, so no job of this runtime is left: the pool's
+     * threads are stopped and joined (it restarts on the next use). */
+    cor__executor_drain();
     if (mt)
         cor_task_release(mt);
     cor__loop_fini(l0);

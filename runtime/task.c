@@ -163,23 +163,14 @@ static void default_name(char *out, uint64_t id)
     *out = 0;
 }
 
-int cor__task_spawn(struct cor_loop *l, struct cor_task **out, cor_fn *fn,
-                    void *arg, const cor_spawn_opts *o)
+/*
+ * Fill a fresh record for home l: future (two references: the caller's
+ * handle and the task's own while it runs), body, id and name.  Touches
+ * nothing of l, so any thread may prepare a record for any loop.
+ */
+void cor__task_prepare(struct cor_loop *l, struct cor_task *t, cor_fn *fn,
+                       void *arg, const cor_spawn_opts *o)
 {
-    if (!fn)
-        return -EINVAL;
-    struct cor_task *t = record_get(l);
-    if (!t)
-        return -ENOMEM;
-    int rc = cor__stack_get(&l->stacks, o ? o->stack_size : 0, &t->stack);
-    if (rc < 0) {
-        t->soon.next = (struct cor__soon *)(void *)l->free_tasks;
-        l->free_tasks = t;
-        l->nfree_tasks++;
-        if (rc == -ENOMEM)
-            cor_log("cor_spawn: no memory for a task stack");
-        return rc;
-    }
     cor__future_init(&t->fut, l, true);
     atomic_store_explicit(&t->fut.refs, 2, memory_order_relaxed);
     t->soon.run = task_resume;
@@ -194,11 +185,25 @@ int cor__task_spawn(struct cor_loop *l, struct cor_task **out, cor_fn *fn,
     t->dl_timer.idx = SIZE_MAX;
     t->fail = NULL;
     t->asan_fake = NULL;
+    t->stack.lo = NULL;
+    cor__list_init(&t->link);
     t->id = atomic_fetch_add(&cor__task_counter, 1) + 1;
     if (o && o->name)
         snprintf(t->name, sizeof t->name, "%s", o->name);
     else
         default_name(t->name, t->id);
+}
+
+/* On t's home loop: give a prepared record its stack and make it ready. */
+int cor__task_start(struct cor_loop *l, struct cor_task *t, size_t stack_size)
+{
+    int rc = cor__stack_get(&l->stacks, stack_size, &t->stack);
+    if (rc < 0) {
+        t->stack.lo = NULL;
+        if (rc == -ENOMEM)
+            cor_log("cor_spawn: no memory for a task stack");
+        return rc;
+    }
     char *base = cor__stack_base(&t->stack, l->stacks.page);
     char *top = t->stack.lo + t->stack.size;
     t->sp = cor__ctx_make(top, task_entry, t);
@@ -207,6 +212,25 @@ int cor__task_spawn(struct cor_loop *l, struct cor_task **out, cor_fn *fn,
     cor__list_push(&l->tasks, &t->link);
     l->ntasks++;
     cor__loop_push_ready(l, &t->soon);
+    return 0;
+}
+
+int cor__task_spawn(struct cor_loop *l, struct cor_task **out, cor_fn *fn,
+                    void *arg, const cor_spawn_opts *o)
+{
+    if (!fn)
+        return -EINVAL;
+    struct cor_task *t = record_get(l);
+    if (!t)
+        return -ENOMEM;
+    cor__task_prepare(l, t, fn, arg, o);
+    int rc = cor__task_start(l, t, o ? o->stack_size : 0);
+    if (rc < 0) {
+        t->soon.next = (struct cor__soon *)(void *)l->free_tasks;
+        l->free_tasks = t;
+        l->nfree_tasks++;
+        return rc;
+    }
     *out = t;
     return 0;
 }
@@ -218,7 +242,7 @@ int cor_spawn_ex(cor_task **out, cor_fn *fn, void *arg,
     if (!l)
         return -EPERM;
     if (opts && opts->loop != 0 && opts->loop - 1 != l->index)
-        return -EINVAL; /* spawning on another loop: not in this build */
+        return cor__xloop_spawn(l->rt, opts->loop - 1, out, fn, arg, opts);
     return cor__task_spawn(l, out, fn, arg, opts);
 }
 

@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * executor.c - the blocking pool shared by every loop and plain thread:
+ * a bounded FIFO of jobs under one mutex, workers started lazily up to a
+ * maximum and retired after a keep-alive, completions posted to the
+ * submitting task's home loop (a plain thread is signalled instead).
+ *
+ * Invariants: a job's state changes only under the pool mutex (QUEUED ->
+ * RUNNING -> DONE, or QUEUED -> REMOVED by a cancel), so a cancel and a
+ * worker can never both own it.  A to_thread job lives on the awaiting
+ * task's stack; the task returns only after the job was removed or after
+ * its completion message ran, so no worker touches a dead stack.  A full
+ * queue parks the submitting task (its loop keeps running); each freed slot
+ * is reserved for the first parked submitter.
+ */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <time.h>
+
+enum { J_QUEUED, J_RUNNING, J_DONE, J_REMOVED };
+
+struct job {
+    struct cor__list link; /* in the queue */
+    cor_fn *fn;
+    void *arg;
+    void *result;
+    const cor_error *err;
+    int state;             /* under P.mu */
+    /* to_thread from a task: */
+    struct cor_task *t;
+    struct cor__msg msg;
+    struct cor__wait park;
+    bool interrupted;      /* the task's loop only */
+    int reason;
+    /* cor_executor_submit: the future to resolve (heap job) */
+    cor_future *fut;
+    cor_job_cleanup *cleanup;
+    void *cleanup_ud;
+};
+
+struct worker {
+    pthread_t th;
+    struct cor__list link;
+};
+
+/* A task waiting for room in the queue. */
+struct room_wait {
+    struct cor__list link;
+    struct cor__msg msg;
+    struct cor__wait park;
+    struct cor_task *t;
+    bool granted;          /* under P.mu: a slot is reserved for it */
+    bool interrupted;      /* the task's loop only */
+    int reason;
+};
+
+static struct {
+    pthread_once_t once;
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv;   /* workers wait for jobs */
+    pthread_cond_t room_cv;   /* plain threads wait for room */
+    pthread_cond_t done_cv;   /* plain threads wait for their job */
+    pthread_cond_t idle_cv;   /* shutdown waits for the queue to drain */
+    struct cor__list queue, room_waiters, workers;
+    size_t nqueued, nrunning, nreserved;
+    unsigned nthreads, nidle, nroom_threads;
+    struct worker *retired;   /* exited, not joined yet */
+    cor_executor_opts o;
+    bool quit;
+    cor_executor_stats st;
+} P = {.once = PTHREAD_ONCE_INIT};
+
+static __thread struct job *cur_job;
+
+#define DEF_THREADS 64
+#define DEF_QUEUE 4096
+#define DEF_KEEPALIVE_MS 10000
+
+static void pool_init(void)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&P.mu, NULL);
+    pthread_cond_init(&P.work_cv, &ca);
+    pthread_cond_init(&P.room_cv, NULL);
+    pthread_cond_init(&P.done_cv, NULL);
+    pthread_cond_init(&P.idle_cv, NULL);
+    pthread_condattr_destroy(&ca);
+    cor__list_init(&P.queue);
+    cor__list_init(&P.room_waiters);
+    cor__list_init(&P.workers);
+    P.o = (cor_executor_opts){DEF_THREADS, DEF_QUEUE, DEF_KEEPALIVE_MS};
+}
+
+static void lock(void)
+{
+    pthread_once(&P.once, pool_init);
+    pthread_mutex_lock(&P.mu);
+}
+
+static void unlock(void)
+{
+    pthread_mutex_unlock(&P.mu);
+}
+
+int cor_executor_configure(const cor_executor_opts *opts)
+{
+    cor_executor_opts o = opts ? *opts : (cor_executor_opts){0};
+    if (o.max_threads > 4096 || o.queue_cap > (1u << 24))
+        return -EINVAL;
+    lock();
+    P.o.max_threads = o.max_threads ? o.max_threads : DEF_THREADS;
+    P.o.queue_cap = o.queue_cap ? o.queue_cap : DEF_QUEUE;
+    P.o.keepalive_ms = o.keepalive_ms ? o.keepalive_ms : DEF_KEEPALIVE_MS;
+    /* Idle workers re-check their limits. */
+    pthread_cond_broadcast(&P.work_cv);
+    unlock();
+    return 0;
+}
+
+int cor_executor_stats_get(cor_executor_stats *st)
+{
+    lock();
+    *st = P.st;
+    st->threads = P.nthreads;
+    st->idle = P.nidle;
+    st->queued = P.nqueued;
+    st->running = P.nrunning;
+    unlock();
+    return 0;
+}
+
+/* ------------------------------------------------------------- room ---- */
+
+static bool has_room(void)
+{
+    return P.nqueued + P.nreserved < P.o.queue_cap;
+}
+
+/* A slot was freed: reserve it for the first parked task, else let a
+ * blocked plain thread try.  Under P.mu. */
+static void room_freed(void)
+{
+    if (!cor__list_empty(&P.room_waiters) && has_room()) {
+        struct room_wait *w = cor__container_of(P.room_waiters.next,
+                                                struct room_wait, link);
+        cor__list_del(&w->link);
+        w->granted = true;
+        P.nreserved++;
+        cor__loop_post(w->t->fut.loop, &w->msg);
+    } else if (P.nroom_threads) {
+        pthread_cond_signal(&P.room_cv);
+    }
+}
+
+static void room_msg(struct cor_loop *l, struct cor__msg *m)
+{
+    (void)l;
+    struct room_wait *w = cor__container_of(m, struct room_wait, msg);
+    cor__wake(w->t, w->interrupted ? w->reason : 0);
+}
+
+static void room_cancel(struct cor__wait *p, int reason)
+{
+    struct room_wait *w = cor__container_of(p, struct room_wait, park);
+    lock();
+    if (!w->granted) {
+        cor__list_del(&w->link);
+        unlock();
+        cor__wake(w->t, reason);
+        return;
+    }
+    unlock();
+    /* The grant's message is on its way and must be received first. */
+    w->interrupted = true;
+    w->reason = reason;
+}
+
+/*
+ * Return with P.mu held and room for one job, or with a negative code (and
+ * P.mu not held).  t == NULL: a plain thread, which blocks; a loop thread
+ * that is not in a task gets -EAGAIN, since a loop must never block.
+ */
+static int wait_room(struct cor_task *t)
+{
+    lock();
+    if (has_room() && cor__list_empty(&P.room_waiters))
+        return 0;
+    P.st.waited++;
+    if (!t && cor__tls_loop) {
+        unlock();
+        return -EAGAIN;
+    }
+    if (!t) {
+        P.nroom_threads++;
+        while (!has_room())
+            pthread_cond_wait(&P.room_cv, &P.mu);
+        P.nroom_threads--;
+        return 0;
+    }
+    struct room_wait w = {.msg.fn = room_msg,
+                          .park.cancel = room_cancel,
+                          .t = t};
+    cor__list_push(&P.room_waiters, &w.link);
+    unlock();
+    int rc = cor__park(&w.park);
+    lock();
+    if (w.granted) {
+        P.nreserved--;
+        if (rc == 0)
+            return 0;
+        room_freed(); /* pass the slot on */
+    }
+    unlock();
+    return rc;
+}
+
+/* ---------------------------------------------------------- workers ---- */
+
+static void *worker_main(void *p);
+
+/* Under P.mu, with j just queued: wake or start a worker for it.  Returns
+ * a worker to start (after unlocking), or NULL. */
+static struct worker *want_worker(void)
+{
+    if (P.nidle >= P.nqueued) {
+        pthread_cond_signal(&P.work_cv);
+        return NULL;
+    }
+    if (P.nidle)
+        pthread_cond_signal(&P.work_cv);
+    if (P.nthreads >= P.o.max_threads)
+        return NULL;
+    struct worker *w = malloc(sizeof *w);
+    if (!w)
+        return NULL; /* the workers there are will get to it */
+    P.nthreads++;
+    cor__list_push(&P.workers, &w->link);
+    return w;
+}
+
+static void start_worker(struct worker *w)
+{
+    if (!w)
+        return;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, 256 * 1024);
+    int rc = pthread_create(&w->th, &a, worker_main, w);
+    pthread_attr_destroy(&a);
+    if (rc == 0)
+        return;
+    lock();
+    cor__list_del(&w->link);
+    P.nthreads--;
+    bool none = P.nthreads == 0 && P.nqueued;
+    unlock();
+    free(w);
+    if (none)
+        cor_log("executor: cannot start a worker thread (%s); jobs wait",
+                cor_strerror(-rc));
+}
+
+static void push_job(struct job *j)
+{
+    j->state = J_QUEUED;
+    cor__list_push(&P.queue, &j->link);
+    P.nqueued++;
+}
+
+static void run_job(struct job *j)
+{
+    cur_job = j;
+    j->result = j->fn(j->arg);
+    cur_job = NULL;
+}
+
+/* A heap job's end: resolve its future; a result no one can take any more
+ * (the future was cancelled) goes to the cleanup callback. */
+static void finish_heap_job(struct job *j, bool ran)
+{
+    int rc = j->err ? cor_future_set_error_obj(j->fut, j->err)
+                    : cor_future_set_result(j->fut, j->result);
+    if (rc < 0 && ran && !j->err && j->cleanup)
+        j->cleanup(j->result, j->cleanup_ud);
+    cor_error_release(j->err);
+    cor_future_release(j->fut);
+    free(j);
+}
+
+static void *worker_main(void *p)
+{
+    struct worker *self = p;
+    struct worker *join = NULL;
+    lock();
+    for (;;) {
+        while (cor__list_empty(&P.queue)) {
+            if (P.quit || P.nthreads > P.o.max_threads)
+                goto retire;
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_sec += P.o.keepalive_ms / 1000;
+            ts.tv_nsec += (long)(P.o.keepalive_ms % 1000) * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            P.nidle++;
+            int rc = pthread_cond_timedwait(&P.work_cv, &P.mu, &ts);
+            P.nidle--;
+            if (rc == ETIMEDOUT && cor__list_empty(&P.queue))
+                goto retire;
+        }
+        struct job *j = cor__container_of(P.queue.next, struct job, link);
+        cor__list_del(&j->link);
+        P.nqueued--;
+        P.nrunning++;
+        j->state = J_RUNNING;
+        room_freed();
+        /* A submitted job whose future was cancelled while queued never
+         * runs. */
+        bool skip = j->fut && cor_future_done(j->fut);
+        unlock();
+        if (!skip)
+            run_job(j);
+        if (j->fut) {
+            finish_heap_job(j, !skip);
+            lock();
+        } else if (j->t) {
+            struct cor_loop *home = j->t->fut.loop;
+            lock();
+            j->state = J_DONE;
+            /* After this post the job's memory may be gone. */
+            cor__loop_post(home, &j->msg);
+        } else {
+            lock();
+            j->state = J_DONE;
+            pthread_cond_broadcast(&P.done_cv);
+        }
+        P.nrunning--;
+        if (skip)
+            P.st.cancelled++;
+        else
+            P.st.completed++;
+        if (!P.nqueued && !P.nrunning)
+            pthread_cond_broadcast(&P.idle_cv);
+    }
+retire:
+    /* Each retiring worker joins the one that retired before it, so at most
+     * one exited thread waits to be joined (by the next one or shutdown). */
+    P.nthreads--;
+    cor__list_del(&self->link);
+    join = P.retired;
+    P.retired = self;
+    pthread_cond_broadcast(&P.idle_cv);
+    unlock();
+    if (join) {
+        pthread_join(join->th, NULL);
+        free(join);
+    }
+    return NULL;
+}
+
+void cor_executor_shutdown(void)
+{
+    lock();
+    while (P.nqueued || P.nrunning)
+        pthread_cond_wait(&P.idle_cv, &P.mu);
+    P.quit = true;
+    pthread_cond_broadcast(&P.work_cv);
+    while (P.nthreads)
+        pthread_cond_wait(&P.idle_cv, &P.mu);
+    struct worker *join = P.retired;
+    P.retired = NULL;
+    P.quit = false;
+    unlock();
+    if (join) {
+        pthread_join(join->th, NULL);
+        free(join);
+    }
+}
+
+void cor__executor_drain(void)
+{
+    cor_executor_shutdown();
+}
+
+/* -------------------------------------------------------- to_thread ---- */
+
+static void done_msg(struct cor_loop *l, struct cor__msg *m)
+{
+    (void)l;
+    struct job *j = cor__container_of(m, struct job, msg);
+    cor__wake(j->t, j->interrupted ? j->reason : 0);
+}
+
+static void job_cancel(struct cor__wait *p, int reason)
+{
+    struct job *j = cor__container_of(p, struct job, park);
+    lock();
+    if (j->state == J_QUEUED) {
+        cor__list_del(&j->link);
+        P.nqueued--;
+        P.st.cancelled++;
+        j->state = J_REMOVED;
+        room_freed();
+        if (!P.nqueued && !P.nrunning)
+            pthread_cond_broadcast(&P.idle_cv);
+        unlock();
+        cor__wake(j->t, reason);
+        return;
+    }
+    unlock();
+    /* Running (or done, its message on the way): wait for the message. */
+    j->interrupted = true;
+    j->reason = reason;
+}
+
+int cor_to_thread_ex(cor_fn *fn, void *arg, void **result,
+                     const cor_to_thread_opts *opts)
+{
+    if (opts && opts->err)
+        *opts->err = NULL;
+    if (!fn)
+        return -EINVAL;
+    if (cur_job)
+        cor__panic("cor_to_thread: called from an executor job");
+    struct cor_task *t = cor__tls_loop ? cor__need_task("cor_to_thread")
+                                       : NULL;
+    int rc = t ? cor__pending_interrupt(t) : 0;
+    if (rc)
+        return rc;
+    struct job j = {.fn = fn,
+                    .arg = arg,
+                    .t = t,
+                    .msg.fn = done_msg,
+                    .park.cancel = job_cancel};
+    rc = wait_room(t);
+    if (rc)
+        return rc;
+    push_job(&j);
+    struct worker *w = want_worker();
+    unlock();
+    start_worker(w);
+    if (t) {
+        rc = cor__park(&j.park);
+    } else {
+        lock();
+        while (j.state != J_DONE)
+            pthread_cond_wait(&P.done_cv, &P.mu);
+        unlock();
+    }
+    if (j.state == J_REMOVED)
+        return rc;
+    if (rc) {
+        /* Cancelled while it ran: nothing may leak. */
+        if (!j.err && opts && opts->cleanup)
+            opts->cleanup(j.result, opts->cleanup_ud);
+        cor_error_release(j.err);
+        return rc;
+    }
+    if (j.err) {
+        rc = j.err->code;
+        if (opts && opts->err)
+            *opts->err = j.err;
+        else
+            cor_error_release(j.err);
+        return rc;
+    }
+    if (result)
+        *result = j.result;
+    return 0;
+}
+
+int cor_to_thread(cor_fn *fn, void *arg, void **result)
+{
+    return cor_to_thread_ex(fn, arg, result, NULL);
+}
+
+void *cor_job_fail(int code, const char *fmt, ...)
+{
+    struct job *j = cur_job;
+    if (!j)
+        cor__panic("cor_job_fail: called outside an executor job");
+    va_list ap;
+    va_start(ap, fmt);
+    const cor_error *e = cor__error_vnew(code, fmt, ap);
+    va_end(ap);
+    cor_error_release(j->err);
+    j->err = e ? e : cor_error_ref(cor__error_nomem());
+    return NULL;
+}
+
+/* ----------------------------------------------------------- submit ---- */
+
+int cor_executor_submit(cor_fn *fn, void *arg, cor_job_cleanup *cleanup,
+                        void *cleanup_ud, cor_future **out)
+{
+    if (!fn || !out)
+        return -EINVAL;
+    if (!cor__tls_loop)
+        return -EPERM;
+    struct cor_task *t = cor__tls_loop->cur;
+    if (t) {
+        int rc = cor__pending_interrupt(t);
+        if (rc)
+            return rc;
+    }
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -ENOMEM;
+    int rc = cor_future_create(&j->fut);
+    if (rc < 0) {
+        free(j);
+        return rc;
+    }
+    j->fn = fn;
+    j->arg = arg;
+    j->cleanup = cleanup;
+    j->cleanup_ud = cleanup_ud;
+    rc = wait_room(t);
+    if (rc) {
+        cor_future_release(j->fut);
+        free(j);
+        return rc;
+    }
+    *out = cor_future_ref(j->fut); /* one for the caller, one for the job */
+    push_job(j);
+    struct worker *w = want_worker();
+    unlock();
+    start_worker(w);
+    return 0;
+}

@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_exec_to_thread - the shared executor: to_thread result and error,
+ * 10k concurrent calls, cancellation of a queued and of a running job,
+ * backpressure of a full queue without blocking the loop, use from a plain
+ * thread, cor_executor_submit, idle workers retiring.
+ */
+#include "harness.h"
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+static sem_t gate;
+static atomic_int ran;
+
+static void *double_it(void *arg)
+{
+    return (void *)((intptr_t)arg * 2);
+}
+
+static void *failing(void *arg)
+{
+    return cor_job_fail(-EIO, "disk %s is gone", (const char *)arg);
+}
+
+/* Blocks its worker until the test opens the gate once for it. */
+static void *gated(void *arg)
+{
+    sem_wait(&gate);
+    atomic_fetch_add(&ran, 1);
+    return arg;
+}
+
+static void *counted(void *arg)
+{
+    atomic_fetch_add(&ran, 1);
+    return arg;
+}
+
+static void reset(void)
+{
+    sem_init(&gate, 0, 0);
+    atomic_store(&ran, 0);
+    cor_executor_configure(NULL);
+}
+
+/* ------------------------------------------------ result and error ---- */
+
+static void *result_main(void *arg)
+{
+    (void)arg;
+    void *r = NULL;
+    int rc = cor_to_thread(double_it, (void *)21, &r);
+    rec("rc=%d r=%ld", rc, (long)(intptr_t)r);
+    const cor_error *e = NULL;
+    cor_to_thread_opts o = {.err = &e};
+    rc = cor_to_thread_ex(failing, "sdb", &r, &o);
+    rec("rc=%d msg=%s", rc, e ? e->message : "(none)");
+    cor_error_release(e);
+    rc = cor_to_thread(failing, "sdc", NULL);
+    rec("rc=%d", rc);
+    rec("null fn=%d", cor_to_thread(NULL, NULL, NULL));
+    return NULL;
+}
+
+static void to_thread_result_and_error(void **state)
+{
+    (void)state;
+    reset();
+    assert_int_equal(h_run(result_main, NULL, 1), 0);
+    assert_string_equal(rec_text(), "rc=0 r=42\n"
+                                    "rc=-5 msg=disk sdb is gone\n"
+                                    "rc=-5\n"
+                                    "null fn=-22\n");
+}
+
+/* -------------------------------------------------------- 10k calls ---- */
+
+#define MANY 10000
+
+static void *one_call(void *arg)
+{
+    void *r = NULL;
+    int rc = cor_to_thread(double_it, arg, &r);
+    return rc == 0 && r == (void *)((intptr_t)arg * 2) ? arg : NULL;
+}
+
+static void *many_main(void *arg)
+{
+    (void)arg;
+    static cor_task *t[MANY];
+    for (intptr_t i = 0; i < MANY; i++)
+        t[i] = cor_spawn_next(one_call, (void *)(i + 1));
+    long ok = 0;
+    for (intptr_t i = 0; i < MANY; i++) {
+        void *r = NULL;
+        if (t[i] && cor_await(t[i], &r) == 0 && r == (void *)(i + 1))
+            ok++;
+        cor_task_release(t[i]);
+    }
+    cor_executor_stats st;
+    cor_executor_stats_get(&st);
+    rec("ok=%ld threads<=64:%d", ok, st.threads <= 64);
+    return NULL;
+}
+
+static void ten_thousand_concurrent_calls(void **state)
+{
+    (void)state;
+    reset();
+    /* A small queue, so that backpressure is most likely part of the run
+     * (the backpressure test below checks it deterministically). */
+    cor_executor_opts o = {.queue_cap = 16};
+    cor_executor_configure(&o);
+    assert_int_equal(h_run(many_main, NULL, 2), 0);
+    assert_string_equal(rec_text(), "ok=10000 threads<=64:1\n");
+    cor_executor_stats st;
+    cor_executor_stats_get(&st);
+    assert_int_equal(st.threads, 0); /* cor_run joined them */
+}
+
+/* ------------------------------------------------ cancel, queued ---- */
+
+static void *call_gated(void *arg)
+{
+    int rc = cor_to_thread(gated, arg, NULL);
+    rec("%s rc=%d", (const char *)arg, rc);
+    return NULL;
+}
+
+static void *call_counted(void *arg)
+{
+    int rc = cor_to_thread(counted, arg, NULL);
+    rec("%s rc=%d", (const char *)arg, rc);
+    return NULL;
+}
+
+static void *queued_main(void *arg)
+{
+    (void)arg;
+    cor_task *a = cor_spawn(call_gated, "a");
+    cor_task *b = cor_spawn(call_counted, "b");
+    cor_executor_stats st;
+    do { /* until a runs and b waits in the queue */
+        cor_sleep(0.001);
+        cor_executor_stats_get(&st);
+    } while (st.running < 1 || st.queued < 1);
+    cor_task_cancel(b);
+    cor_await(b, NULL); /* returns while a still blocks the only worker */
+    rec("b done, ran=%d", atomic_load(&ran));
+    sem_post(&gate);
+    cor_await(a, NULL);
+    cor_task_release(a);
+    cor_task_release(b);
+    return NULL;
+}
+
+static void cancelled_queued_job_never_runs(void **state)
+{
+    (void)state;
+    reset();
+    cor_executor_opts o = {.max_threads = 1};
+    cor_executor_configure(&o);
+    assert_int_equal(h_run(queued_main, NULL, 1), 0);
+    assert_string_equal(rec_text(), "b rc=-125\n"
+                                    "b done, ran=0\n"
+                                    "a rc=0\n");
+    /* After cor_run the pool is drained: b's job never ran. */
+    assert_int_equal(atomic_load(&ran), 1);
+    cor_executor_stats st;
+    cor_executor_stats_get(&st);
+    assert_true(st.cancelled >= 1);
+}
+
+/* ----------------------------------------------- cancel, running ---- */
+
+static void *make_buffer(void *arg)
+{
+    (void)arg;
+    sem_wait(&gate);
+    char *p = malloc(64);
+    strcpy(p, "result");
+    return p;
+}
+
+static void cleanup_buffer(void *result, void *ud)
+{
+    rec("cleanup %s", (char *)result);
+    *(int *)ud += 1;
+    free(result);
+}
+
+static int cleanups;
+
+static void *call_buffer(void *arg)
+{
+    (void)arg;
+    void *r = NULL;
+    cor_to_thread_opts o = {.cleanup = cleanup_buffer,
+                            .cleanup_ud = &cleanups};
+    int rc = cor_to_thread_ex(make_buffer, NULL, &r, &o);
+    rec("call rc=%d r=%p", rc, r);
+    return NULL;
+}
+
+static void *running_main(void *arg)
+{
+    (void)arg;
+    cor_task *t = cor_spawn(call_buffer, NULL);
+    cor_executor_stats st;
+    do {
+        cor_sleep(0.001);
+        cor_executor_stats_get(&st);
+    } while (st.running < 1);
+    cor_task_cancel(t);
+    cor_sleep(0.02);
+    rec("after cancel: done=%d", cor_task_done(t));
+    sem_post(&gate);
+    rec("await=%d", cor_await(t, NULL));
+    cor_task_release(t);
+    return NULL;
+}
+
+static void cancelled_running_job_is_waited_for(void **state)
+{
+    (void)state;
+    reset();
+    cleanups = 0;
+    assert_int_equal(h_run(running_main, NULL, 1), 0);
+    assert_string_equal(rec_text(), "after cancel: done=0\n"
+                                    "cleanup result\n"
+                                    "call rc=-125 r=(nil)\n"
+                                    "await=0\n");
+    assert_int_equal(cleanups, 1);
+}
+
+/* ------------------------------------------------- backpressure ---- */
+
+static atomic_int ticks;
+
+static void *ticker(void *arg)
+{
+    (void)arg;
+    while (cor_sleep(0.001) == 0)
+        atomic_fetch_add(&ticks, 1);
+    return NULL;
+}
+
+static void *bp_call(void *arg)
+{
+    int rc = cor_to_thread(gated, arg, NULL);
+    return (void *)(intptr_t)rc;
+}
+
+static void *bp_main(void *arg)
+{
+    (void)arg;
+    cor_task *tick = cor_spawn(ticker, NULL);
+    cor_task *t[6];
+    for (int i = 0; i < 6; i++)
+        t[i] = cor_spawn(bp_call, NULL);
+    /* One runs, two are queued, three wait for room. */
+    cor_executor_stats st;
+    do {
+        cor_sleep(0.001);
+        cor_executor_stats_get(&st);
+    } while (st.waited < 3);
+    int before = atomic_load(&ticks);
+    cor_sleep(0.03);
+    cor_executor_stats_get(&st);
+    rec("queued=%zu running=%zu loop ticked=%d", st.queued, st.running,
+        atomic_load(&ticks) - before >= 5);
+    /* A task waiting for room that is cancelled: nothing of it is queued. */
+    cor_task_cancel(t[5]);
+    void *r;
+    cor_await(t[5], &r);
+    rec("cancelled waiter rc=%d", cor_task_cancelled(t[5]) ? -ECANCELED
+                                                            : (int)(intptr_t)r);
+    for (int i = 0; i < 5; i++)
+        sem_post(&gate);
+    int ok = 0;
+    for (int i = 0; i < 5; i++) {
+        cor_await(t[i], &r);
+        ok += r == NULL;
+        cor_task_release(t[i]);
+    }
+    cor_task_release(t[5]);
+    rec("ok=%d ran=%d", ok, atomic_load(&ran));
+    cor_task_cancel(tick);
+    cor_await(tick, NULL);
+    cor_task_release(tick);
+    return NULL;
+}
+
+static void full_queue_applies_backpressure(void **state)
+{
+    (void)state;
+    reset();
+    cor_executor_opts o = {.max_threads = 1, .queue_cap = 2};
+    cor_executor_configure(&o);
+    assert_int_equal(h_run(bp_main, NULL, 1), 0);
+    assert_string_equal(rec_text(), "queued=2 running=1 loop ticked=1\n"
+                                    "cancelled waiter rc=-125\n"
+                                    "ok=5 ran=5\n");
+}
+
+/* ------------------------------------------------ plain threads ---- */
+
+static void *plain_thread(void *arg)
+{
+    (void)arg;
+    void *r = NULL;
+    int rc = cor_to_thread(double_it, (void *)50, &r);
+    int rc2 = cor_to_thread(failing, "x", NULL);
+    rec("plain rc=%d r=%ld rc2=%d", rc, (long)(intptr_t)r, rc2);
+    return NULL;
+}
+
+static void usable_from_plain_thread(void **state)
+{
+    (void)state;
+    reset();
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, plain_thread, NULL);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    cor_executor_shutdown();
+    assert_int_equal(rec_count(), 3);
+    assert_non_null(strstr(rec_text(), "plain rc=0 r=100 rc2=-5"));
+    cor_executor_stats st;
+    cor_executor_stats_get(&st);
+    assert_int_equal(st.threads, 0);
+}
+
+/* ------------------------------------------------------- submit ---- */
+
+static void *submit_main(void *arg)
+{
+    (void)arg;
+    cor_future *f[8];
+    for (intptr_t i = 0; i < 8; i++)
+        cor_executor_submit(double_it, (void *)i, NULL, NULL, &f[i]);
+    long sum = 0;
+    for (int i = 0; i < 8; i++) {
+        void *r = NULL;
+        if (cor_future_await(f[i], &r) == 0)
+            sum += (long)(intptr_t)r;
+        cor_future_release(f[i]);
+    }
+    cor_future *e;
+    cor_executor_submit(failing, "sde", NULL, NULL, &e);
+    int rc = cor_future_await(e, NULL);
+    const cor_error *err;
+    cor_future_error(e, &err);
+    rec("sum=%ld err=%d %s", sum, rc, err ? err->message : "");
+    cor_future_release(e);
+    return NULL;
+}
+
+static void submit_gives_futures(void **state)
+{
+    (void)state;
+    reset();
+    assert_int_equal(h_run(submit_main, NULL, 1), 0);
+    assert_string_equal(rec_text(), "sum=56 err=-5 disk sde is gone\n");
+}
+
+/* ----------------------------------------------------- keep-alive ---- */
+
+static void *retire_main(void *arg)
+{
+    (void)arg;
+    cor_to_thread(double_it, NULL, NULL);
+    cor_executor_stats st;
+    cor_executor_stats_get(&st);
+    rec("threads after job>=1: %d", st.threads >= 1);
+    for (int i = 0; i < 2000; i++) {
+        cor_executor_stats_get(&st);
+        if (st.threads == 0)
+            break;
+        cor_sleep(0.001);
+    }
+    rec("threads later=%u", st.threads);
+    return NULL;
+}
+
+static void idle_workers_retire(void **state)
+{
+    (void)state;
+    reset();
+    cor_executor_opts o = {.keepalive_ms = 20};
+    cor_executor_configure(&o);
+    assert_int_equal(h_run(retire_main, NULL, 1), 0);
+    assert_string_equal(rec_text(), "threads after job>=1: 1\n"
+                                    "threads later=0\n");
+    cor_executor_configure(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(to_thread_result_and_error, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(ten_thousand_concurrent_calls,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(cancelled_queued_job_never_runs,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(cancelled_running_job_is_waited_for,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(full_queue_applies_backpressure,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(usable_from_plain_thread, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(submit_gives_futures, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(idle_workers_retire, h_setup,
+                                        h_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
