@@ -30,6 +30,7 @@ static const struct {
     void (*fn)(void);
 } areas[] = {
     {"core", micro_core},
+    {"executor", micro_executor},
     {"asyncio", micro_asyncio},
     /* areas: add {"name", micro_name} here */
 };
