@@ -332,6 +332,7 @@ struct cor_loop {
     /* inbox: a lock-free LIFO taken whole and reversed */
     _Atomic(struct cor__msg *) inbox;
     _Atomic int sleeping;
+    _Atomic int posting;         /* threads inside cor__loop_post(l) */
     int efd;
     uint64_t efd_buf;
     bool efd_armed;
@@ -365,6 +366,8 @@ void cor__op_submit(struct cor_loop *l, struct cor__op *op,
 
 int cor__loop_init(struct cor_loop *l, struct cor_runtime *rt, int index);
 void cor__loop_fini(struct cor_loop *l);
+/* Run the messages in l's inbox now; returns how many ran. */
+size_t cor__loop_drain(struct cor_loop *l);
 /* Run iterations until stop() returns true (checked once per iteration). */
 void cor__loop_run(struct cor_loop *l, bool (*stop)(struct cor_loop *l));
 void cor__loop_push_ready(struct cor_loop *l, struct cor__soon *s);

@@ -16,6 +16,7 @@
 #include "san.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,13 +189,16 @@ fail_timers:
     return rc;
 }
 
-static void drain_inbox(struct cor_loop *l);
-
+/*
+ * Free a loop that has stopped, once every loop of the runtime has stopped
+ * and their inboxes are empty (cor__loop_drain): any thread may do it.  A
+ * thread still inside cor__loop_post (between its push and its wakeup) is
+ * waited for, so the eventfd and the ring outlive every post.
+ */
 void cor__loop_fini(struct cor_loop *l)
 {
-    /* Messages that arrived after the last iteration (wakeups, releases)
-     * still own memory: run them. */
-    drain_inbox(l);
+    while (atomic_load(&l->posting))
+        sched_yield();
     cor__task_free_all(l);
     if (l->ring_ok)
         io_uring_queue_exit(&l->ring);
@@ -202,7 +206,6 @@ void cor__loop_fini(struct cor_loop *l)
         close(l->efd);
     cor__stack_pool_fini(&l->stacks);
     cor__timers_fini(&l->timers);
-    cor__stack_thread_fini();
     if (cor__tls_loop == l)
         cor__tls_loop = NULL;
 }
@@ -262,20 +265,25 @@ static void wake(struct cor_loop *l)
 
 void cor__loop_post(struct cor_loop *l, struct cor__msg *m)
 {
+    atomic_fetch_add_explicit(&l->posting, 1, memory_order_acquire);
     struct cor__msg *head = atomic_load_explicit(&l->inbox,
                                                  memory_order_relaxed);
     do {
         m->next = head;
     } while (!atomic_compare_exchange_weak_explicit(
-        &l->inbox, &head, m, memory_order_release, memory_order_relaxed));
-    if (cor__tls_loop == l)
+        &l->inbox, &head, m, memory_order_seq_cst, memory_order_relaxed));
+    if (cor__tls_loop == l) {
+        atomic_fetch_sub_explicit(&l->posting, 1, memory_order_release);
         return;
-    /* Pairs with the fence in submit_and_wait: either the loop sees our
-     * message before it sleeps, or we see its sleeping flag. */
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&l->sleeping, memory_order_relaxed) &&
-        atomic_exchange(&l->sleeping, 0))
+    }
+    /* The push above and this load, and in submit_and_wait the store of
+     * the flag and the load of the inbox, are all seq_cst: in their single
+     * total order either the loop sees our message before it sleeps, or we
+     * see its sleeping flag.  (Atomic operations rather than fences, which
+     * ThreadSanitizer cannot check.) */
+    if (atomic_load(&l->sleeping) && atomic_exchange(&l->sleeping, 0))
         wake(l);
+    atomic_fetch_sub_explicit(&l->posting, 1, memory_order_release);
 }
 
 /* ------------------------------------------------------------- ops ------- */
@@ -383,8 +391,13 @@ static void run_ready(struct cor_loop *l)
  * the loop here forever. */
 static void drain_inbox(struct cor_loop *l)
 {
+    cor__loop_drain(l);
+}
+
+size_t cor__loop_drain(struct cor_loop *l)
+{
     if (!atomic_load_explicit(&l->inbox, memory_order_relaxed))
-        return;
+        return 0;
     struct cor__msg *m =
         atomic_exchange_explicit(&l->inbox, NULL, memory_order_acquire);
     struct cor__msg *fifo = NULL;
@@ -394,12 +407,15 @@ static void drain_inbox(struct cor_loop *l)
         fifo = m;
         m = next;
     }
+    size_t n = 0;
     while (fifo) {
         struct cor__msg *next = fifo->next;
         l->stats.inbox_msgs++;
         fifo->fn(l, fifo);
         fifo = next;
+        n++;
     }
+    return n;
 }
 
 /* Nanoseconds to wait: 0 when work is ready, -1 for "until an event". */
@@ -422,7 +438,7 @@ static int64_t compute_timeout(struct cor_loop *l)
  * when it also has nothing to submit it skips the kernel altogether, except
  * every BUSY_ENTER_EVERY iterations so that completions are reaped while
  * tasks keep yielding.  Before blocking it raises the sleeping flag, and
- * looks at the inbox once more (the other half of cor__loop_post's fence).
+ * looks at the inbox once more (the other half of cor__loop_post's order).
  */
 static void submit_and_wait(struct cor_loop *l, int64_t timeout)
 {
@@ -432,9 +448,8 @@ static void submit_and_wait(struct cor_loop *l, int64_t timeout)
             return;
         io_uring_submit_and_get_events(&l->ring);
     } else {
-        atomic_store_explicit(&l->sleeping, 1, memory_order_relaxed);
-        atomic_thread_fence(memory_order_seq_cst);
-        if (atomic_load_explicit(&l->inbox, memory_order_relaxed)) {
+        atomic_store(&l->sleeping, 1);
+        if (atomic_load(&l->inbox)) {
             atomic_store_explicit(&l->sleeping, 0, memory_order_relaxed);
             io_uring_submit_and_get_events(&l->ring);
         } else {

@@ -98,8 +98,32 @@ static void *loop_thread(void *p)
     if (rc < 0)
         return NULL;
     cor__loop_run(l, loop_done);
-    cor__loop_fini(l);
+    /* The loop itself is freed by cor_run once every loop has stopped. */
+    cor__stack_thread_fini();
+    cor__tls_loop = NULL;
     return NULL;
+}
+
+/*
+ * Every loop has stopped: run what is still in their inboxes (releases of
+ * records that live on another loop, late wakeups), until a whole pass finds
+ * nothing, then free the loops.  Messages run as if on their loop.
+ */
+static void quiesce_and_free(struct cor_loop **loops, int n)
+{
+    size_t ran;
+    do {
+        ran = 0;
+        for (int i = 0; i < n; i++) {
+            cor__tls_loop = loops[i];
+            ran += cor__loop_drain(loops[i]);
+        }
+    } while (ran);
+    cor__tls_loop = loops[0];
+    for (int i = 0; i < n; i++)
+        cor__loop_fini(loops[i]);
+    cor__tls_loop = NULL;
+    cor__stack_thread_fini();
 }
 
 static size_t guard_budget(int nloops)
@@ -231,7 +255,7 @@ out_stop:
     cor__executor_drain();
     if (mt)
         cor_task_release(mt);
-    cor__loop_fini(l0);
+    quiesce_and_free(loops, started);
     if (boots)
         for (int i = 1; i < nloops; i++) {
             pthread_mutex_destroy(&boots[i].mu);

@@ -297,14 +297,17 @@ static cor_chan *empty_chan, *full_chan;
 
 static void *slow_job(void *arg)
 {
-    usleep(30000);
+    usleep(500000); /* still running when cor_run cancels its caller */
     return arg;
 }
+
+static _Atomic int nblocked;
 
 static void *blocked(void *arg)
 {
     const char *kind = arg;
     int rc = -1;
+    atomic_fetch_add(&nblocked, 1);
     if (!strcmp(kind, "sleep"))
         rc = cor_sleep(3600);
     else if (!strcmp(kind, "future-here") || !strcmp(kind, "future-far"))
@@ -340,8 +343,11 @@ static void *shutdown_main(void *arg)
                 k = "future-here";
             cor_task_release(cor_spawn_on(l, blocked, (void *)k));
         }
-    cor_sleep(0.01); /* every one of them is blocked now */
-    return NULL;     /* ... and cor_run cancels and joins them */
+    /* Wait (boundedly) until all 14 bodies run, nested "task" sleeps too. */
+    for (int i = 0; i < 5000 && atomic_load(&nblocked) < 14; i++)
+        cor_sleep(0.001);
+    cor_sleep(0.001); /* the last ones reach their wait */
+    return NULL;      /* ... and cor_run cancels and joins them */
 }
 
 static void shutdown_with_blocked_tasks(void **state)
