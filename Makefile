@@ -37,7 +37,10 @@ build: deps build/build.ninja
 	ninja -C build
 
 demo: build
+	@echo "== seed 000: sequential awaits against concurrent tasks"
 	./build/examples/gather_timing
+	@echo
+	./build/examples/demo
 
 test-plain: build
 	meson test -C build --print-errorlogs --num-processes 2
@@ -58,6 +61,7 @@ test: test-plain test-asan test-tsan
 
 bench: build
 	./build/bench/micro
+	./build/bench/scaling
 
 clean:
 	rm -rf build build-asan build-tsan

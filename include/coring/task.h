@@ -68,7 +68,8 @@ COR_API int cor_await(cor_task *t, void **result);
 /*
  * cor_task_cancel - request cancellation.  Returns false (and changes
  * nothing) if t is done, else true.  A task cancelled before its first run
- * never runs.  Thread: t's home loop.
+ * never runs.  Thread: any (from another thread the request is delivered
+ * through t's home loop).
  */
 COR_API bool cor_task_cancel(cor_task *t);
 
