@@ -1,19 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The seeds' programs in C (examples/seed_*.c) print exactly what the
- * oracle's seeds/<name>.py print: each is run at TIME_SCALE=0.02 and its
- * stdout compared with expected/seeds/<name>.out; as the oracle's run.sh
- * does, a program that differs is run once more at 0.1 (a loaded machine
- * can shift a 20 ms step), and only a difference there fails.
+ * The seeds' programs in C (examples/seed_*.c, and gather_timing for seed
+ * 000's timing program) print exactly what the oracle's seeds/<name>.py
+ * print: each is run at TIME_SCALE=0.02 and its stdout compared with
+ * expected/seeds/<name>.out; as the oracle's run.sh does, a program that
+ * differs is run once more at 0.1 (a loaded machine can shift a 20 ms
+ * step), and only a difference there fails.
  */
 #include "aio_util.h"
 
-static char *run_seed(const char *name, const char *scale)
+struct seed {
+    const char *oracle;  /* expected/seeds/<oracle>.out */
+    const char *program; /* the example that prints it */
+    const char *what;
+};
+
+static char *run_seed(const char *program, const char *scale)
 {
     const char *dir = getenv("CORING_EXAMPLES");
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "TIME_SCALE=%s '%s/seed_%s'", scale,
-             dir ? dir : "examples", name);
+    snprintf(cmd, sizeof cmd, "TIME_SCALE=%s '%s/%s'", scale,
+             dir ? dir : "examples", program);
     FILE *p = popen(cmd, "r");
     if (!p)
         return NULL;
@@ -28,24 +35,25 @@ static char *run_seed(const char *name, const char *scale)
     out[len] = 0;
     int st = pclose(p);
     if (st != 0) {
-        fprintf(stderr, "seed_%s exited with status %d\n", name, st);
+        fprintf(stderr, "%s exited with status %d\n", program, st);
         free(out);
         return NULL;
     }
     return out;
 }
 
-static void check_seed(const char *name)
+static void check_seed(void **state)
 {
-    char *want = h_oracle_expected("seeds", name);
+    const struct seed *s = *state;
+    char *want = h_oracle_expected("seeds", s->oracle);
     if (!want)
         skip();
-    char *got = run_seed(name, "0.02");
+    char *got = run_seed(s->program, "0.02");
     assert_non_null(got);
     if (strcmp(got, want) != 0) {
-        fprintf(stderr, "seed_%s differed at 0.02, retrying at 0.1\n", name);
+        fprintf(stderr, "%s differed at 0.02, retrying at 0.1\n", s->program);
         free(got);
-        got = run_seed(name, "0.1");
+        got = run_seed(s->program, "0.1");
         assert_non_null(got);
     }
     assert_string_equal(got, want);
@@ -53,41 +61,21 @@ static void check_seed(const char *name)
     free(want);
 }
 
-/* gather and TaskGroup overlap two sleeps: 1.5 s, not 2.0 */
-static void seed_timing_gather_taskgroup(void **s)
-{
-    (void)s;
-    check_seed("timing_gather_taskgroup");
-}
-
-/* chained coroutines under gather: 4, 8, 11 s; 11 s in all */
-static void seed_chained(void **s)
-{
-    (void)s;
-    check_seed("chained");
-}
-
-/* two workers on one queue: 17 s, not 32 */
-static void seed_work_queue(void **s)
-{
-    (void)s;
-    check_seed("work_queue");
-}
-
-/* Semaphore(4) over ten jobs */
-static void seed_semaphore_jobs(void **s)
-{
-    (void)s;
-    check_seed("semaphore_jobs");
-}
+static struct seed seeds[] = {
+    {"timing_gather_taskgroup", "gather_timing",
+     "gather and a task group overlap two sleeps: 1.5 s, not 2.0"},
+    {"chained", "seed_chained", "chained coroutines under gather: 4, 8, 11 s"},
+    {"work_queue", "seed_work_queue", "two workers on one queue: 17 s, not 32"},
+    {"semaphore_jobs", "seed_semaphore_jobs", "Semaphore(4) over ten jobs"},
+};
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(seed_timing_gather_taskgroup),
-        cmocka_unit_test(seed_chained),
-        cmocka_unit_test(seed_work_queue),
-        cmocka_unit_test(seed_semaphore_jobs),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    enum { N = sizeof seeds / sizeof seeds[0] };
+    struct CMUnitTest tests[N];
+    for (size_t i = 0; i < N; i++)
+        tests[i] = (struct CMUnitTest){.name = seeds[i].oracle,
+                                       .test_func = check_seed,
+                                       .initial_state = &seeds[i]};
+    return _cmocka_run_group_tests("aio_seeds", tests, N, NULL, NULL);
 }
