@@ -10,8 +10,10 @@
 #include <coring.h>
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 /* Every delay of a seed is multiplied by TIME_SCALE (default 1.0). */
 static inline double seed_scale(void)
@@ -36,5 +38,56 @@ static inline const char *seed_secs(int64_t elapsed_ns, double grid,
     return buf;
 }
 #define SECS(ns, grid) seed_secs((ns), (grid), (char[32]){0}, 32)
+
+/* time.sleep(seconds): blocks the thread (and the loop it runs), on purpose. */
+static inline void seed_block(double seconds)
+{
+    double s = seconds * seed_scale();
+    struct timespec ts = {.tv_sec = (time_t)s,
+                          .tv_nsec = (long)(fmod(s, 1.0) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* An integer carried in a task's void * argument or result. */
+#define IARG(i) ((void *)(intptr_t)(i))
+#define IVAL(p) ((int)(intptr_t)(p))
+
+/*
+ * asyncio.gather(fn(args[0]), ..., fn(args[n-1])): spawn the n tasks in
+ * order, wait for all, results[] in input order.  Returns cor_gather's code.
+ */
+#define SEED_MAX_TASKS 16
+static inline int seed_gather(cor_fn *fn, void *const *args, size_t n,
+                              void **results)
+{
+    cor_task *t[SEED_MAX_TASKS];
+    cor_future *fs[SEED_MAX_TASKS];
+    size_t made = 0;
+    int rc = n <= SEED_MAX_TASKS ? 0 : -EINVAL;
+    for (; rc == 0 && made < n; made++) {
+        if (!(t[made] = cor_spawn(fn, args[made]))) {
+            rc = -ENOMEM; /* cor_run cancels those spawned, at its end */
+            break;
+        }
+        fs[made] = cor_task_future(t[made]);
+    }
+    if (rc == 0)
+        rc = cor_gather(fs, n, results, NULL, 0);
+    for (size_t i = 0; i < made; i++)
+        cor_task_release(t[i]);
+    return rc;
+}
+
+/* asyncio.run(main()) on one loop; a failure is reported on stderr. */
+static inline int seed_run(const char *prog, cor_fn *main_fn, void *arg)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    cor_run_opts o = {.loops = 1};
+    int rc = cor_run_ex(main_fn, arg, &o, NULL);
+    if (rc < 0)
+        fprintf(stderr, "%s: %s\n", prog, cor_strerror(rc));
+    return rc;
+}
 
 #endif

@@ -67,6 +67,15 @@ static struct seed seeds[] = {
     {"chained", "seed_chained", "chained coroutines under gather: 4, 8, 11 s"},
     {"work_queue", "seed_work_queue", "two workers on one queue: 17 s, not 32"},
     {"semaphore_jobs", "seed_semaphore_jobs", "Semaphore(4) over ten jobs"},
+    {"hello", "seed_hello", "an awaited coroutine's result; two cor_run()s"},
+    {"countasync", "seed_countasync", "three counts under gather: 1 s"},
+    {"countsync", "seed_countsync", "the same blocking: 3 s"},
+    {"fun1_fun2", "seed_fun1_fun2", "as tasks 3 s, as bare coroutines 6 s"},
+    {"coro_seq", "seed_coro_seq", "gather in input order, as_completed in finishing order"},
+    {"gather_many", "seed_gather_many", "gather of ten: 2 s, results in order"},
+    {"rand", "seed_rand", "retries with sleeps under gather: 4 s"},
+    {"current_task", "seed_current_task", "main is Task-1"},
+    {"all_tasks", "seed_all_tasks", "all_tasks includes main, then only main"},
 };
 
 int main(void)
