@@ -8,7 +8,7 @@
 # Builds go to build/ (plain), build-asan/ and build-tsan/.
 
 PKGS := gcc make meson ninja-build pkg-config liburing-dev libcmocka-dev \
-        gcc-aarch64-linux-gnu fio libuv1-dev
+        gcc-aarch64-linux-gnu fio libuv1-dev valgrind
 MESON_SETUP := meson setup -Dwerror=true -Dtests=enabled
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -50,11 +50,13 @@
 #include <valgrind/valgrind.h>
 #define vg_register(lo, hi) VALGRIND_STACK_REGISTER(lo, hi)
 #define vg_deregister(id) VALGRIND_STACK_DEREGISTER(id)
+#define vg_running() RUNNING_ON_VALGRIND
 #endif
 #endif
 #ifndef vg_register
 #define vg_register(lo, hi) ((void)(lo), (void)(hi), 0u)
 #define vg_deregister(id) ((void)(id))
+#define vg_running() 0
 #endif
 
 #endif
