@@ -79,6 +79,66 @@ static inline int seed_gather(cor_fn *fn, void *const *args, size_t n,
     return rc;
 }
 
+/*
+ * Python's exception classes as the ports raise them: one error code each,
+ * so that an error prints as the seed's repr, e.g. ValueError('boom').
+ */
+#define SEED_EXCEPTION (-EIO)        /* Exception */
+#define SEED_RUNTIME_ERROR (-EPROTO) /* RuntimeError */
+
+static inline const char *seed_err_kind(int code)
+{
+    switch (code) {
+    case -EINVAL:
+        return "ValueError";
+    case -ECANCELED:
+        return "CancelledError";
+    case -ETIMEDOUT:
+        return "TimeoutError";
+    case SEED_RUNTIME_ERROR:
+        return "RuntimeError";
+    default:
+        return "Exception";
+    }
+}
+
+/* repr(exc): Kind('message') */
+static inline const char *seed_repr(const cor_error *e, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s('%s')", seed_err_kind(e->code), e->message);
+    return buf;
+}
+#define REPR(e) seed_repr((e), (char[256]){0}, 256)
+
+/*
+ * The oracle's describe(fut): <Task finished name='Task-2' result=1>,
+ * <Future cancelled>, ... exception=ValueError('...').  Results are ints
+ * (NULL is None).
+ */
+static inline const char *seed_describe(cor_future *f, char *buf, size_t len)
+{
+    cor_task *t = cor_future_task(f);
+    const char *state = !cor_future_done(f)     ? "pending"
+                        : cor_future_cancelled(f) ? "cancelled"
+                                                  : "finished";
+    int n = snprintf(buf, len, "<%s %s", t ? "Task" : "Future", state);
+    if (t)
+        n += snprintf(buf + n, len - (size_t)n, " name='%s'", cor_task_name(t));
+    const cor_error *e = NULL;
+    void *r = NULL;
+    if (cor_future_done(f) && !cor_future_cancelled(f)) {
+        if (cor_future_error(f, &e) == 0 && e)
+            n += snprintf(buf + n, len - (size_t)n, " exception=%s", REPR(e));
+        else if (cor_future_result(f, &r) == 0 && r)
+            n += snprintf(buf + n, len - (size_t)n, " result=%d", IVAL(r));
+        else
+            n += snprintf(buf + n, len - (size_t)n, " result=None");
+    }
+    snprintf(buf + n, len - (size_t)n, ">");
+    return buf;
+}
+#define DESCRIBE(f) seed_describe((f), (char[256]){0}, 256)
+
 /* asyncio.run(main()) on one loop; a failure is reported on stderr. */
 static inline int seed_run(const char *prog, cor_fn *main_fn, void *arg)
 {

@@ -76,6 +76,18 @@ static struct seed seeds[] = {
     {"rand", "seed_rand", "retries with sleeps under gather: 4 s"},
     {"current_task", "seed_current_task", "main is Task-1"},
     {"all_tasks", "seed_all_tasks", "all_tasks includes main, then only main"},
+    {"wait_all", "seed_wait_all", "wait for all, in completion order"},
+    {"wait_first", "seed_wait_first", "FIRST_COMPLETED and FIRST_EXCEPTION splits"},
+    {"wait_for_001", "seed_wait_for_001", "wait_for(3 s) on a 2 s task completes"},
+    {"wait_for_timeout", "seed_wait_for_timeout", "wait_for cancels and joins the inner task"},
+    {"three_tasks_wait", "seed_three_tasks_wait", "three tasks and wait: 1 s"},
+    {"shield", "seed_shield", "shield cancelled, inner finishes with 1"},
+    {"shield_001", "seed_shield_001", "shield cancelled, inner still pending"},
+    {"task_done_callback", "seed_task_done_callback", "spawn order and a done callback"},
+    {"cancel_task", "seed_cancel_task", "cancelling a running task"},
+    {"task_exception", "seed_task_exception", "an error never retrieved, read, awaited"},
+    {"exceptions_000", "seed_exceptions_000", "wait_for timeout, cancel, gather errors, group error"},
+    {"asyncq", "seed_asyncq", "producers and consumers on a queue: 9 s"},
 };
 
 int main(void)
