@@ -139,6 +139,32 @@ static inline const char *seed_describe(cor_future *f, char *buf, size_t len)
 }
 #define DESCRIBE(f) seed_describe((f), (char[256]){0}, 256)
 
+/*
+ * The seed's scheduler: `for t in tasks: next(t)`, removing a finished
+ * generator from the list while iterating it, as the seed does (Python's
+ * list iterator then skips the element after the removed one).
+ */
+static inline int seed_schedule(cor_gen **tasks, int n)
+{
+    bool done = false;
+    while (!done) {
+        for (int i = 0; i < n; i++) {
+            int rc = cor_gen_next(tasks[i], NULL);
+            if (rc < 0)
+                return rc;
+            if (rc == 0) { /* StopIteration: tasks.remove(t) */
+                cor_gen_destroy(tasks[i]);
+                for (int j = i; j + 1 < n; j++)
+                    tasks[j] = tasks[j + 1];
+                n--;
+            }
+            if (n == 0)
+                done = true;
+        }
+    }
+    return 0;
+}
+
 /* asyncio.run(main()) on one loop; a failure is reported on stderr. */
 static inline int seed_run(const char *prog, cor_fn *main_fn, void *arg)
 {

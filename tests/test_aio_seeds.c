@@ -88,6 +88,13 @@ static struct seed seeds[] = {
     {"task_exception", "seed_task_exception", "an error never retrieved, read, awaited"},
     {"exceptions_000", "seed_exceptions_000", "wait_for timeout, cancel, gather errors, group error"},
     {"asyncq", "seed_asyncq", "producers and consumers on a queue: 9 s"},
+    {"async_iterator", "seed_async_iterator", "an awaitable next, for, anext, collect"},
+    {"async_generator", "seed_async_generator", "a generator, for, anext, collect"},
+    {"async_comprehension", "seed_async_comprehension", "collect with a filter; a generator resumed"},
+    {"async_context_manager", "seed_async_context_manager", "awaited enter and exit: 1 s"},
+    {"connection", "seed_connection", "a scope around two overlapping tasks: 6 s"},
+    {"generator_scheduler", "seed_generator_scheduler", "generators stepped by next()"},
+    {"generator_blocking", "seed_generator_blocking", "blocking generators: 32 s"},
 };
 
 int main(void)
