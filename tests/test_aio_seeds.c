@@ -95,6 +95,10 @@ static struct seed seeds[] = {
     {"connection", "seed_connection", "a scope around two overlapping tasks: 6 s"},
     {"generator_scheduler", "seed_generator_scheduler", "generators stepped by next()"},
     {"generator_blocking", "seed_generator_blocking", "blocking generators: 32 s"},
+    {"to_thread_001", "seed_to_thread_001", "a to_thread task overlaps main's sleep: 2 s"},
+    {"to_thread_002f", "seed_to_thread_002f", "to_thread starts after main yields"},
+    {"run_in_executor", "seed_run_in_executor", "an executor job starts at once: 12 s"},
+    {"chess_exhibition", "seed_chess_exhibition", "24 s synchronous, 10 s asynchronous"},
 };
 
 int main(void)
