@@ -17,5 +17,6 @@
 #include "coring/sync.h"
 #include "coring/queue.h"
 #include "coring/gen.h"
+#include "coring/xsync.h"
 
 #endif
