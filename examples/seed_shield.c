@@ -77,6 +77,11 @@ static void *main_task(void *arg)
 #ifdef SEED_SHIELD_001
     printf("main done\n");
 #endif
+    /* asyncio cancels a task still pending when main ends; do it here so
+     * the shield's watch on it ends before the loop does */
+    cor_task_cancel(task);
+    cor_future *ft = cor_task_future(task);
+    cor_wait(&ft, 1, COR_ALL_COMPLETED, COR_NO_TIMEOUT, NULL);
     cor_future_release(shielded);
     cor_task_release(task);
     cor_task_release(canceller);
