@@ -30,6 +30,13 @@ struct io_uring_sqe *cor__io_begin(struct cor__op *op, const char *call,
 int cor__io_wait(struct cor__op *op, struct io_uring_sqe *sqe,
                  int64_t timeout_ns);
 
+/*
+ * cor__io_wait without a timeout, the SQE submitted at once (one
+ * io_uring_enter of its own) instead of with the loop iteration's batch.
+ * For O_DIRECT IO, see file.c.
+ */
+int cor__io_wait_now(struct cor__op *op, struct io_uring_sqe *sqe);
+
 /* Ignore SIGPIPE once per process if it is at its default disposition. */
 void cor__io_sigpipe_once(void);
 

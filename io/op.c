@@ -25,6 +25,24 @@ struct io_uring_sqe *cor__io_begin(struct cor__op *op, const char *call,
     return cor__sqe(l);
 }
 
+int cor__io_wait_now(struct cor__op *op, struct io_uring_sqe *sqe)
+{
+    struct cor_task *t = cor__need_task("an io operation");
+    if (cor__pending_interrupt(t))
+        return cor__op_wait(op, sqe); /* turns the SQE into a NOP */
+    struct cor_loop *l = t->fut.loop;
+    op->task = t;
+    cor__op_submit(l, op, sqe);
+    io_uring_submit(&l->ring);
+    l->unsubmitted = 0;
+    l->stats.enters++;
+    cor__park(&op->wait);
+    /* As cor__op_wait: parked until the op's own CQE (invariant 3). */
+    if (op->res == -ECANCELED && op->cancelling)
+        return op->cancel_reason;
+    return op->res;
+}
+
 int cor__io_wait(struct cor__op *op, struct io_uring_sqe *sqe,
                  int64_t timeout_ns)
 {
