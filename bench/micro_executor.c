@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * micro_executor.c - the executor and cross-loop figures, each beside the
- * floor measured in the same run: wake_floor_us, a round trip between two
- * plain threads over two eventfds (two sleeping wakeups).  Also libuv's
- * uv_queue_work on the same 10k-job batch when libuv is there.
+ * floor measured in the same run under the same placement: wake_floor_us, a
+ * round trip between two unpinned plain threads over two eventfds (two
+ * sleeping wakeups), and wake_floor_pinned_us, the same with the threads
+ * pinned to cores 0 and 1 as pinned loops are.  Also libuv's uv_queue_work on
+ * the same 10k-job batch.  Every figure is taken ROUNDS times, interleaved,
+ * and the median printed; a ratio is the median of the per-round ratios.
  */
 #include "internal.h"
 #include "micro.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 #ifdef HAVE_LIBUV
@@ -18,7 +23,9 @@
 #endif
 
 #define RTT_N 20000
+#define PINNED_N 4000 /* pinned round trips: slow while cores are shared */
 #define JOBS 10000
+#define ROUNDS 5
 #ifndef POOL
 #define POOL 4 /* libuv's default pool size, for a like-for-like batch */
 #endif
@@ -26,12 +33,25 @@
 /* ------------------------------------------------------ wake floor ---- */
 
 static int efd_ping, efd_pong;
+static int floor_n;
+
+/* cpu < 0: leave the thread where the scheduler puts it. */
+static void pin_to(int cpu)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpu < 0 || n <= 0)
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu % (int)n, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
 
 static void *pong_thread(void *arg)
 {
-    (void)arg;
+    pin_to((int)(intptr_t)arg);
     uint64_t v;
-    for (int i = 0; i < RTT_N; i++) {
+    for (int i = 0; i < floor_n; i++) {
         if (read(efd_ping, &v, sizeof v) != sizeof v)
             break;
         v = 1;
@@ -41,15 +61,20 @@ static void *pong_thread(void *arg)
     return NULL;
 }
 
-static double wake_floor_us(void)
+/* The floor: ping on cpu a, pong on cpu b (-1: unpinned). */
+static double wake_floor_us(int a, int b, int n)
 {
+    cpu_set_t saved;
+    pthread_getaffinity_np(pthread_self(), sizeof saved, &saved);
+    pin_to(a);
+    floor_n = n;
     efd_ping = eventfd(0, EFD_CLOEXEC);
     efd_pong = eventfd(0, EFD_CLOEXEC);
     pthread_t th;
-    pthread_create(&th, NULL, pong_thread, NULL);
+    pthread_create(&th, NULL, pong_thread, (void *)(intptr_t)b);
     uint64_t v = 1;
     int64_t t0 = micro_now_ns();
-    for (int i = 0; i < RTT_N; i++) {
+    for (int i = 0; i < n; i++) {
         v = 1;
         if (write(efd_ping, &v, sizeof v) != sizeof v ||
             read(efd_pong, &v, sizeof v) != sizeof v)
@@ -59,7 +84,8 @@ static double wake_floor_us(void)
     pthread_join(th, NULL);
     close(efd_ping);
     close(efd_pong);
-    return dt / 1e3 / RTT_N;
+    pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
+    return dt / 1e3 / n;
 }
 
 /* ------------------------------------------------------- to_thread ---- */
@@ -120,20 +146,15 @@ static double uv_jobs_per_s(void)
     uv_loop_t loop;
     uv_loop_init(&loop);
     uv_work_t *reqs = calloc(JOBS, sizeof *reqs);
-    double best = 0;
-    for (int round = 0; round < 3; round++) {
-        uv_done = 0;
-        int64_t t0 = micro_now_ns();
-        for (int i = 0; i < JOBS; i++)
-            uv_queue_work(&loop, &reqs[i], uv_work, uv_after);
-        uv_run(&loop, UV_RUN_DEFAULT);
-        double r = JOBS / ((micro_now_ns() - t0) / 1e9);
-        if (uv_done == JOBS && r > best)
-            best = r;
-    }
+    uv_done = 0;
+    int64_t t0 = micro_now_ns();
+    for (int i = 0; i < JOBS; i++)
+        uv_queue_work(&loop, &reqs[i], uv_work, uv_after);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    double r = JOBS / ((micro_now_ns() - t0) / 1e9);
     free(reqs);
     uv_loop_close(&loop);
-    return best;
+    return uv_done == JOBS ? r : 0;
 }
 #endif
 
@@ -226,50 +247,106 @@ static void *chan_main(void *arg)
     return NULL;
 }
 
-static double run(cor_fn *fn, void *arg, int loops)
+static double run(cor_fn *fn, void *arg, int loops, bool pin)
 {
-    cor_run_opts o = {.loops = loops, .pin = true};
+    cor_run_opts o = {.loops = loops, .pin = pin};
     result_value = 0;
     if (cor_run_ex(fn, arg, &o, NULL) != 0)
         return -1;
     return result_value;
 }
 
+static double xrtt(bool msgring, bool pin)
+{
+    atomic_store(&cor__wake_msgring, msgring);
+    double r = run(xrtt_main, (void *)(intptr_t)(pin ? PINNED_N : RTT_N), 2,
+                   pin);
+    atomic_store(&cor__wake_msgring, true);
+    return r;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(const double *v)
+{
+    double s[ROUNDS];
+    memcpy(s, v, sizeof s);
+    qsort(s, ROUNDS, sizeof s[0], cmp_double);
+    return s[ROUNDS / 2];
+}
+
+/* Median of the per-round ratios a[i] / b[i]. */
+static double median_ratio(const double *a, const double *b)
+{
+    double q[ROUNDS];
+    for (int i = 0; i < ROUNDS; i++)
+        q[i] = b[i] > 0 ? a[i] / b[i] : 0;
+    return median(q);
+}
+
+enum {
+    FLOOR,
+    FLOOR_PINNED,
+    TT_RTT,
+    TT_JOBS,
+    UV_JOBS,
+    X_EFD_PINNED,
+    X_MR_PINNED,
+    X_EFD,
+    X_MR,
+    X_BUSY,
+    CHAN,
+    NFIG
+};
+
 void micro_executor(void)
 {
-    double floor = wake_floor_us();
-    micro_print("wake_floor_us", floor, "us");
-    double rtt = run(rtt_main, NULL, 1);
-    micro_print("to_thread_rtt_us", rtt, "us");
-    micro_print("to_thread_rtt_vs_floor", rtt / floor, "x");
-
+    static double f[NFIG][ROUNDS];
     cor_executor_opts eo = {.queue_cap = JOBS, .max_threads = POOL};
-    cor_executor_configure(&eo);
-    double best = 0;
-    for (int round = 0; round < 3; round++) {
-        double r = run(batch_main, NULL, 1);
-        best = r > best ? r : best;
-    }
-    cor_executor_configure(NULL);
-    micro_print("to_thread_jobs_per_s", best, "jobs/s");
+    for (int r = 0; r < ROUNDS; r++) {
+        f[FLOOR][r] = wake_floor_us(-1, -1, RTT_N);
+        f[TT_RTT][r] = run(rtt_main, NULL, 1, false);
+        f[FLOOR_PINNED][r] = wake_floor_us(0, 1, PINNED_N);
+        f[X_MR_PINNED][r] = xrtt(true, true);
+        f[X_EFD_PINNED][r] = xrtt(false, true);
+        f[X_MR][r] = xrtt(true, false);
+        f[X_EFD][r] = xrtt(false, false);
+        cor_executor_configure(&eo);
+        f[TT_JOBS][r] = run(batch_main, NULL, 1, false);
+        cor_executor_configure(NULL);
 #ifdef HAVE_LIBUV
-    double uv = uv_jobs_per_s();
-    micro_print("uv_queue_work_jobs_per_s", uv, "jobs/s");
-    micro_print("to_thread_jobs_vs_uv", best / uv, "x");
+        f[UV_JOBS][r] = uv_jobs_per_s();
 #endif
-
-    atomic_store(&cor__wake_msgring, false);
-    double efd = run(xrtt_main, (void *)(intptr_t)RTT_N, 2);
-    atomic_store(&cor__wake_msgring, true);
-    double mr = run(xrtt_main, (void *)(intptr_t)RTT_N, 2);
-    micro_print("xloop_rtt_sleeping_eventfd_us", efd, "us");
-    micro_print("xloop_rtt_sleeping_msgring_us", mr, "us");
-    micro_print("xloop_rtt_sleeping_us", mr < efd ? mr : efd, "us");
-    micro_print("xloop_rtt_sleeping_vs_floor", (mr < efd ? mr : efd) / floor,
+        f[X_BUSY][r] = run(xrtt_busy_main, (void *)(intptr_t)(RTT_N * 5), 2,
+                           true);
+        f[CHAN][r] = run(chan_main, NULL, 2, true);
+    }
+    micro_print("wake_floor_us", median(f[FLOOR]), "us");
+    micro_print("wake_floor_pinned_us", median(f[FLOOR_PINNED]), "us");
+    micro_print("to_thread_rtt_us", median(f[TT_RTT]), "us");
+    micro_print("to_thread_rtt_vs_floor", median_ratio(f[TT_RTT], f[FLOOR]),
                 "x");
-    micro_print("xloop_rtt_busy_us", run(xrtt_busy_main,
-                                         (void *)(intptr_t)(RTT_N * 5), 2),
+    micro_print("to_thread_jobs_per_s", median(f[TT_JOBS]), "jobs/s");
+#ifdef HAVE_LIBUV
+    micro_print("uv_queue_work_jobs_per_s", median(f[UV_JOBS]), "jobs/s");
+    micro_print("to_thread_jobs_vs_uv", median_ratio(f[TT_JOBS], f[UV_JOBS]),
+                "x");
+#endif
+    micro_print("xloop_rtt_sleeping_eventfd_us", median(f[X_EFD]), "us");
+    micro_print("xloop_rtt_sleeping_msgring_us", median(f[X_MR]), "us");
+    micro_print("xloop_rtt_sleeping_us", median(f[X_MR]), "us");
+    micro_print("xloop_rtt_sleeping_vs_floor", median_ratio(f[X_MR], f[FLOOR]),
+                "x");
+    micro_print("xloop_rtt_sleeping_pinned_eventfd_us",
+                median(f[X_EFD_PINNED]), "us");
+    micro_print("xloop_rtt_sleeping_pinned_msgring_us", median(f[X_MR_PINNED]),
                 "us");
-    micro_print("xloop_channel_msgs_per_s", run(chan_main, NULL, 2),
-                "msgs/s");
+    micro_print("xloop_rtt_sleeping_pinned_vs_floor",
+                median_ratio(f[X_MR_PINNED], f[FLOOR_PINNED]), "x");
+    micro_print("xloop_rtt_busy_us", median(f[X_BUSY]), "us");
+    micro_print("xloop_channel_msgs_per_s", median(f[CHAN]), "msgs/s");
 }

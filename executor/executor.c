@@ -15,10 +15,13 @@
  */
 #include "internal.h"
 
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
 
+/* A to_thread job of a task ends RUNNING: its completion message says it
+ * is done. */
 enum { J_QUEUED, J_RUNNING, J_DONE, J_REMOVED };
 
 struct job {
@@ -64,8 +67,11 @@ static struct {
     pthread_cond_t done_cv;   /* plain threads wait for their job */
     pthread_cond_t idle_cv;   /* shutdown waits for the queue to drain */
     struct cor__list queue, room_waiters, workers;
-    size_t nqueued, nrunning, nreserved;
-    unsigned nthreads, nidle, nroom_threads;
+    /* Written under mu; atomic so that spinning workers may read it
+     * without the lock. */
+    _Atomic size_t nqueued;
+    size_t nrunning, nreserved;
+    unsigned nthreads, nidle, nspinning, nroom_threads;
     struct worker *retired;   /* exited, not joined yet */
     cor_executor_opts o;
     bool quit;
@@ -78,12 +84,29 @@ static __thread struct job *cur_job;
 #define DEF_QUEUE 4096
 #define DEF_KEEPALIVE_MS 10000
 
+/*
+ * A worker that finds the queue empty watches it this long before sleeping
+ * on the condition variable: a task calling to_thread in a loop submits its
+ * next job a few microseconds after the previous completion woke its loop,
+ * and a watching worker takes it without a futex wakeup (half of a round
+ * trip's cost).  It watches with sched_yield(), so a thread that needs the
+ * CPU (the submitting loop itself, on a machine with few cores) gets it; the
+ * price is at most this much CPU time at the end of a burst.
+ */
+#define SPIN_NS 50000
+
 static void pool_init(void)
 {
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(&P.mu, NULL);
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    /* Submitters and workers hold it for a few instructions: spinning a
+     * little before sleeping in the kernel wins under contention. */
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(&P.mu, &ma);
+    pthread_mutexattr_destroy(&ma);
     pthread_cond_init(&P.work_cv, &ca);
     pthread_cond_init(&P.room_cv, NULL);
     pthread_cond_init(&P.done_cv, NULL);
@@ -226,7 +249,10 @@ static void *worker_main(void *p);
  * a worker to start (after unlocking), or NULL. */
 static struct worker *want_worker(void)
 {
-    if (P.nidle >= P.nqueued) {
+    /* Each spinning worker takes a queued job without being signalled. */
+    if (P.nspinning >= P.nqueued)
+        return NULL;
+    if (P.nidle + P.nspinning >= P.nqueued) {
         pthread_cond_signal(&P.work_cv);
         return NULL;
     }
@@ -278,8 +304,20 @@ static void run_job(struct job *j)
     cur_job = NULL;
 }
 
+/*
+ * A cor_executor_submit job and its future in one allocation.  The future
+ * comes first, so the free() that ends the future (on whichever thread drops
+ * the last reference, most often the home loop, which also allocated it)
+ * ends the job with it.
+ */
+struct heap_job {
+    struct cor_future fut;
+    struct job j;
+};
+
 /* A heap job's end: resolve its future; a result no one can take any more
- * (the future was cancelled) goes to the cleanup callback. */
+ * (the future was cancelled) goes to the cleanup callback.  The job's
+ * reference is dropped last: until then the job is alive. */
 static void finish_heap_job(struct job *j, bool ran)
 {
     int rc = j->err ? cor_future_set_error_obj(j->fut, j->err)
@@ -288,18 +326,37 @@ static void finish_heap_job(struct job *j, bool ran)
         j->cleanup(j->result, j->cleanup_ud);
     cor_error_release(j->err);
     cor_future_release(j->fut);
-    free(j);
+}
+
+/* Outside P.mu: watch the queue for up to SPIN_NS.  Whatever it sees, the
+ * caller re-checks the queue under the lock. */
+static void spin_for_work(void)
+{
+    int64_t end = cor_now_ns() + SPIN_NS;
+    while (!atomic_load_explicit(&P.nqueued, memory_order_relaxed) &&
+           cor_now_ns() < end)
+        sched_yield();
 }
 
 static void *worker_main(void *p)
 {
     struct worker *self = p;
     struct worker *join = NULL;
+    bool spun = false; /* since the last job */
     lock();
     for (;;) {
         while (cor__list_empty(&P.queue)) {
             if (P.quit || P.nthreads > P.o.max_threads)
                 goto retire;
+            if (!spun) {
+                spun = true;
+                P.nspinning++;
+                unlock();
+                spin_for_work();
+                lock();
+                P.nspinning--;
+                continue;
+            }
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
             ts.tv_sec += P.o.keepalive_ms / 1000;
@@ -314,6 +371,7 @@ static void *worker_main(void *p)
             if (rc == ETIMEDOUT && cor__list_empty(&P.queue))
                 goto retire;
         }
+        spun = false;
         struct job *j = cor__container_of(P.queue.next, struct job, link);
         cor__list_del(&j->link);
         P.nqueued--;
@@ -330,11 +388,12 @@ static void *worker_main(void *p)
             finish_heap_job(j, !skip);
             lock();
         } else if (j->t) {
-            struct cor_loop *home = j->t->fut.loop;
+            /* Posted without the lock, which the loop it wakes takes at
+             * once to submit its next job.  The state stays RUNNING: a
+             * cancel treats RUNNING and DONE alike (it waits for this
+             * message).  After the post the job's memory may be gone. */
+            cor__loop_post(j->t->fut.loop, &j->msg);
             lock();
-            j->state = J_DONE;
-            /* After this post the job's memory may be gone. */
-            cor__loop_post(home, &j->msg);
         } else {
             lock();
             j->state = J_DONE;
@@ -509,22 +568,19 @@ int cor_executor_submit(cor_fn *fn, void *arg, cor_job_cleanup *cleanup,
         if (rc)
             return rc;
     }
-    struct job *j = calloc(1, sizeof *j);
-    if (!j)
+    struct heap_job *hj = malloc(sizeof *hj);
+    if (!hj)
         return -ENOMEM;
-    int rc = cor_future_create(&j->fut);
-    if (rc < 0) {
-        free(j);
-        return rc;
-    }
-    j->fn = fn;
-    j->arg = arg;
-    j->cleanup = cleanup;
-    j->cleanup_ud = cleanup_ud;
-    rc = wait_room(t);
+    cor__future_init(&hj->fut, cor__tls_loop, false);
+    struct job *j = &hj->j;
+    *j = (struct job){.fn = fn,
+                      .arg = arg,
+                      .fut = &hj->fut,
+                      .cleanup = cleanup,
+                      .cleanup_ud = cleanup_ud};
+    int rc = wait_room(t);
     if (rc) {
-        cor_future_release(j->fut);
-        free(j);
+        cor_future_release(j->fut); /* frees hj */
         return rc;
     }
     *out = cor_future_ref(j->fut); /* one for the caller, one for the job */
