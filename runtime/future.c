@@ -22,6 +22,8 @@ void cor__future_init(struct cor_future *f, struct cor_loop *l, bool task)
     f->err = NULL;
     cor__list_init(&f->waiters);
     f->loop = l;
+    if (!task)
+        cor__list_push(&l->futures, &f->flink);
 }
 
 int cor_future_create(cor_future **out)
@@ -59,10 +61,12 @@ static void future_free(cor_future *f)
     if (atomic_load(&f->state) == COR__FAILED && !f->retrieved)
         report_unretrieved(f);
     cor_error_release(f->err);
-    if (f->is_task)
+    if (f->is_task) {
         cor__task_record_free((struct cor_task *)f);
-    else
+    } else {
+        cor__list_del(&f->flink);
         free(f);
+    }
 }
 
 static void free_msg(struct cor_loop *l, struct cor__msg *m)
@@ -77,14 +81,43 @@ void cor_future_release(cor_future *f)
         return;
     if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1)
         return;
-    /* Task records go back to their home loop's pool on its thread; a loop
-     * that is gone (after cor_run) has freed them all already. */
-    if (f->is_task && cor__tls_loop != f->loop) {
+    /* Freed on the home loop's thread, which owns the lists that hold
+     * them; a loop that is gone (after cor_run) has freed them all. */
+    if (cor__tls_loop != f->loop) {
         f->msg.fn = free_msg;
         cor__loop_post(f->loop, &f->msg);
         return;
     }
     future_free(f);
+}
+
+void cor__future_cancel_all(struct cor_loop *l)
+{
+    size_t n = 0, i = 0;
+    for (struct cor__list *p = l->futures.next; p != &l->futures; p = p->next)
+        n++;
+    cor_future **pending = malloc((n ? n : 1) * sizeof *pending);
+    if (!pending)
+        return;
+    /* Collect first: finishing one may release (and unlink) another. */
+    for (struct cor__list *p = l->futures.next; p != &l->futures; p = p->next) {
+        cor_future *f = cor__container_of(p, cor_future, flink);
+        if (atomic_load(&f->state) == COR__PENDING)
+            pending[i++] = cor_future_ref(f);
+    }
+    for (size_t k = 0; k < i; k++) {
+        cor_future_cancel(pending[k]);
+        cor_future_release(pending[k]);
+    }
+    free(pending);
+}
+
+void cor__future_free_all(struct cor_loop *l)
+{
+    while (!cor__list_empty(&l->futures)) {
+        cor_future *f = cor__container_of(l->futures.next, cor_future, flink);
+        future_free(f);
+    }
 }
 
 /* -------------------------------------------------------- finishing ---- */

@@ -216,12 +216,17 @@ struct cor_future {
     struct cor__list waiters;
     struct cor_loop *loop;   /* home */
     struct cor__msg msg;     /* foreign completion / foreign release */
+    struct cor__list flink;  /* plain futures: on loop->futures */
 };
 
 void cor__future_init(struct cor_future *f, struct cor_loop *l, bool task);
 /* Finish f on its home loop; state is RESULT, FAILED or CANCELLED. */
 void cor__future_finish(struct cor_future *f, int state);
 void cor__future_add_waiter(struct cor_future *f, struct cor__waiter *w);
+/* Shutdown: cancel every pending plain future of l (their callbacks run
+ * soon), and at the very end free those still referenced. */
+void cor__future_cancel_all(struct cor_loop *l);
+void cor__future_free_all(struct cor_loop *l);
 static inline bool cor__future_finished(const struct cor_future *f)
 {
     return atomic_load_explicit(&f->state, memory_order_acquire) >=
@@ -324,6 +329,7 @@ struct cor_loop {
     int64_t now;
     struct cor__list tasks;      /* not done */
     struct cor__list done_tasks; /* done, still referenced */
+    struct cor__list futures;    /* plain futures alive on this loop */
     size_t ntasks;
     size_t nops;                 /* ops in flight on the ring */
     unsigned unsubmitted;        /* SQEs prepared since the last enter */
@@ -343,6 +349,7 @@ struct cor_loop {
 
     bool stopping;
     bool counted_idle;
+    bool futures_cancelled;
     bool recheck;                /* a task ended: check stop() before waiting */
     cor_loop_stats stats;
     void *user[4];               /* per-area slots: io, executor, ... */

@@ -149,6 +149,7 @@ int cor__loop_init(struct cor_loop *l, struct cor_runtime *rt, int index)
     cor__fifo_init(&l->ready);
     cor__list_init(&l->tasks);
     cor__list_init(&l->done_tasks);
+    cor__list_init(&l->futures);
     atomic_init(&l->inbox, NULL);
     atomic_init(&l->sleeping, 0);
     int rc = cor__timers_init(&l->timers);
@@ -199,6 +200,7 @@ void cor__loop_fini(struct cor_loop *l)
 {
     while (atomic_load(&l->posting))
         sched_yield();
+    cor__future_free_all(l);
     cor__task_free_all(l);
     if (l->ring_ok)
         io_uring_queue_exit(&l->ring);
@@ -380,6 +382,10 @@ static void run_ready(struct cor_loop *l)
 {
     struct cor__soon *s = l->ready.head;
     cor__fifo_init(&l->ready);
+    /* A stopping loop looks at its stop condition after every batch it
+     * ran (the last callbacks may have been what it waited for). */
+    if (s && l->stopping)
+        l->recheck = true;
     while (s) {
         struct cor__soon *next = s->next;
         s->run(s);

@@ -64,6 +64,16 @@ static bool loop_done(struct cor_loop *l)
         cor__task_cancel_all(l);
         return false;
     }
+    if (l->ready.head)
+        return false; /* done callbacks of the last tasks still to run */
+    if (!l->futures_cancelled) {
+        /* No task is left to resolve them: cancel the pending futures so
+         * the callbacks chained on them run and release what they hold. */
+        l->futures_cancelled = true;
+        cor__future_cancel_all(l);
+        if (l->ready.head)
+            return false;
+    }
     if (!l->counted_idle) {
         l->counted_idle = true;
         if (atomic_fetch_add(&rt->idle, 1) + 1 == rt->nloops)

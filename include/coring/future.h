@@ -24,7 +24,12 @@ typedef struct cor_future cor_future;
  */
 COR_API int cor_future_create(cor_future **out);
 
-/* Take and drop references.  The last release frees it.  Thread: any. */
+/*
+ * Take and drop references.  The last release frees it.  When cor_run ends,
+ * futures still pending are cancelled (once every task has ended) and every
+ * future still alive is freed: handles are invalid after cor_run returns.
+ * Thread: any.
+ */
 COR_API cor_future *cor_future_ref(cor_future *f);
 COR_API void cor_future_release(cor_future *f);
 
