@@ -70,8 +70,14 @@ static struct {
     /* Written under mu; atomic so that spinning workers may read it
      * without the lock. */
     _Atomic size_t nqueued;
+    _Atomic unsigned nidle, nspinning;
+    /* Jobs in open batches not yet moved to the queue: raised by the
+     * batch's loop without the lock, lowered under it (so it may dip below
+     * zero for an instant). */
+    _Atomic long nbatched;
+    struct cor__list batches; /* open batches */
     size_t nrunning, nreserved;
-    unsigned nthreads, nidle, nspinning, nroom_threads;
+    unsigned nthreads, nroom_threads;
     struct worker *retired;   /* exited, not joined yet */
     cor_executor_opts o;
     bool quit;
@@ -115,6 +121,7 @@ static void pool_init(void)
     cor__list_init(&P.queue);
     cor__list_init(&P.room_waiters);
     cor__list_init(&P.workers);
+    cor__list_init(&P.batches);
     P.o = (cor_executor_opts){DEF_THREADS, DEF_QUEUE, DEF_KEEPALIVE_MS};
 }
 
@@ -245,26 +252,34 @@ static int wait_room(struct cor_task *t)
 
 static void *worker_main(void *p);
 
-/* Under P.mu, with j just queued: wake or start a worker for it.  Returns
- * a worker to start (after unlocking), or NULL. */
+/*
+ * Under P.mu, after jobs were queued: wake idle workers for the jobs that no
+ * spinning worker will take, and make up to max new workers for the rest
+ * (to start after unlocking).  Returns how many were made.
+ */
+static size_t want_workers(struct worker **out, size_t max)
+{
+    size_t need = P.nqueued > P.nspinning ? P.nqueued - P.nspinning : 0;
+    size_t wake = need < P.nidle ? need : P.nidle;
+    for (size_t i = 0; i < wake; i++)
+        pthread_cond_signal(&P.work_cv);
+    need -= wake;
+    size_t k = 0;
+    while (k < need && k < max && P.nthreads < P.o.max_threads) {
+        struct worker *w = malloc(sizeof *w);
+        if (!w)
+            break; /* the workers there are will get to it */
+        P.nthreads++;
+        cor__list_push(&P.workers, &w->link);
+        out[k++] = w;
+    }
+    return k;
+}
+
 static struct worker *want_worker(void)
 {
-    /* Each spinning worker takes a queued job without being signalled. */
-    if (P.nspinning >= P.nqueued)
-        return NULL;
-    if (P.nidle + P.nspinning >= P.nqueued) {
-        pthread_cond_signal(&P.work_cv);
-        return NULL;
-    }
-    if (P.nidle)
-        pthread_cond_signal(&P.work_cv);
-    if (P.nthreads >= P.o.max_threads)
-        return NULL;
-    struct worker *w = malloc(sizeof *w);
-    if (!w)
-        return NULL; /* the workers there are will get to it */
-    P.nthreads++;
-    cor__list_push(&P.workers, &w->link);
+    struct worker *w = NULL;
+    want_workers(&w, 1);
     return w;
 }
 
@@ -328,12 +343,154 @@ static void finish_heap_job(struct job *j, bool ran)
     cor_future_release(j->fut);
 }
 
+/* ------------------------------------------------------------ batch ---- */
+
+/*
+ * Jobs that a loop submits with cor_executor_submit() while every worker is
+ * busy (or spinning) go to the loop's open batch instead of taking P.mu one
+ * by one: the loop appends without the lock, and a worker that finds the
+ * queue empty moves every batched job to the queue under it.  A job thus
+ * starts as soon as a worker is free, as it would from the queue, and a
+ * loop submitting many jobs does not fight the workers for the lock.
+ *
+ * A batch reserves its slots when it opens (backpressure is unchanged: no
+ * slot, no batch), is written only by its loop (jobs[i], then n with
+ * release) and read under P.mu (taken).  It is closed when full, or by its
+ * message, which its loop runs at its next inbox drain; a loop that stops
+ * with a batch still open has it closed by cor_run before the executor is
+ * drained.  The sleeping hand-shake: the loop raises nbatched and then reads
+ * nidle, a worker raises nidle and then reads nbatched (all seq_cst), so a
+ * worker never sleeps on a batched job that no one will signal.
+ */
+#define BATCH 64
+
+struct batch {
+    struct cor__list link; /* in P.batches, under P.mu */
+    struct cor__msg msg;   /* to its loop: close and free */
+    size_t slots;          /* reserved; 0 once closed */
+    _Atomic size_t n;      /* jobs written */
+    size_t taken;          /* under P.mu: jobs moved to the queue */
+    struct job *jobs[BATCH];
+};
+
+static __thread struct batch *open_batch; /* this loop thread's, or NULL */
+
+/* Under P.mu: move b's written jobs to the queue. */
+static size_t batch_take(struct batch *b)
+{
+    size_t n = atomic_load_explicit(&b->n, memory_order_acquire);
+    size_t moved = n - b->taken;
+    for (; b->taken < n; b->taken++)
+        push_job(b->jobs[b->taken]);
+    P.nreserved -= moved;
+    atomic_fetch_sub(&P.nbatched, (long)moved);
+    return moved;
+}
+
+/* Under P.mu, by a worker that found the queue empty. */
+static bool steal_batches(void)
+{
+    if (atomic_load(&P.nbatched) <= 0)
+        return false;
+    size_t moved = 0;
+    for (struct cor__list *e = P.batches.next; e != &P.batches; e = e->next)
+        moved += batch_take(cor__container_of(e, struct batch, link));
+    if (moved > 1)
+        want_workers(NULL, 0); /* wake sleeping workers for the rest */
+    return moved > 0;
+}
+
+/* On b's loop: no more jobs; queue what is left, give back unused slots. */
+static void batch_close(struct batch *b)
+{
+    if (b == open_batch)
+        open_batch = NULL;
+    if (!b->slots)
+        return;
+    struct worker *w[BATCH];
+    lock();
+    batch_take(b);
+    size_t unused = b->slots - b->taken;
+    P.nreserved -= unused;
+    cor__list_del(&b->link);
+    while (unused--)
+        room_freed();
+    size_t k = want_workers(w, BATCH);
+    unlock();
+    b->slots = 0;
+    for (size_t i = 0; i < k; i++)
+        start_worker(w[i]);
+}
+
+static void batch_msg(struct cor_loop *l, struct cor__msg *m)
+{
+    (void)l;
+    struct batch *b = cor__container_of(m, struct batch, msg);
+    batch_close(b);
+    free(b);
+}
+
+/* A batch for this loop, if every worker is busy or spinning and none is
+ * due to be started, and there is room; else NULL. */
+static struct batch *batch_open(void)
+{
+    if (atomic_load(&P.nidle))
+        return NULL;
+    struct batch *b = malloc(sizeof *b);
+    if (!b)
+        return NULL;
+    lock();
+    size_t used = P.nqueued + P.nreserved;
+    size_t room = used < P.o.queue_cap ? P.o.queue_cap - used : 0;
+    bool busy = !P.nidle && (P.nspinning || P.nthreads >= P.o.max_threads);
+    if (!busy || !cor__list_empty(&P.room_waiters))
+        room = 0;
+    b->slots = room < BATCH ? room : BATCH;
+    if (b->slots) {
+        P.nreserved += b->slots;
+        cor__list_push(&P.batches, &b->link);
+    }
+    unlock();
+    if (!b->slots) {
+        free(b);
+        return NULL;
+    }
+    atomic_init(&b->n, 0);
+    b->taken = 0;
+    b->msg.fn = batch_msg;
+    open_batch = b;
+    cor__loop_post(cor__tls_loop, &b->msg);
+    return b;
+}
+
+/* Put j in this loop's batch; false: no batch, the caller queues it. */
+static bool batch_add(struct job *j)
+{
+    struct batch *b = open_batch;
+    if (!b && !(b = batch_open()))
+        return false;
+    size_t i = atomic_load_explicit(&b->n, memory_order_relaxed);
+    b->jobs[i] = j;
+    atomic_fetch_add(&P.nbatched, 1);
+    atomic_store_explicit(&b->n, i + 1, memory_order_release);
+    if (atomic_load(&P.nidle)) {
+        /* A worker went to sleep meanwhile: it takes the job when woken. */
+        lock();
+        pthread_cond_signal(&P.work_cv);
+        unlock();
+    }
+    if (i + 1 == b->slots)
+        batch_close(b); /* full: its message will only free it */
+    return true;
+}
+
 /* Outside P.mu: watch the queue for up to SPIN_NS.  Whatever it sees, the
  * caller re-checks the queue under the lock. */
 static void spin_for_work(void)
 {
     int64_t end = cor_now_ns() + SPIN_NS;
     while (!atomic_load_explicit(&P.nqueued, memory_order_relaxed) &&
+           atomic_load_explicit(&P.nbatched, memory_order_relaxed) <= 0 &&
            cor_now_ns() < end)
         sched_yield();
 }
@@ -346,6 +503,8 @@ static void *worker_main(void *p)
     lock();
     for (;;) {
         while (cor__list_empty(&P.queue)) {
+            if (steal_batches())
+                continue;
             if (P.quit || P.nthreads > P.o.max_threads)
                 goto retire;
             if (!spun) {
@@ -366,9 +525,14 @@ static void *worker_main(void *p)
                 ts.tv_nsec -= 1000000000;
             }
             P.nidle++;
+            if (atomic_load(&P.nbatched) > 0) { /* see "batch" above */
+                P.nidle--;
+                continue;
+            }
             int rc = pthread_cond_timedwait(&P.work_cv, &P.mu, &ts);
             P.nidle--;
-            if (rc == ETIMEDOUT && cor__list_empty(&P.queue))
+            if (rc == ETIMEDOUT && cor__list_empty(&P.queue) &&
+                atomic_load(&P.nbatched) <= 0)
                 goto retire;
         }
         spun = false;
@@ -578,12 +742,19 @@ int cor_executor_submit(cor_fn *fn, void *arg, cor_job_cleanup *cleanup,
                       .fut = &hj->fut,
                       .cleanup = cleanup,
                       .cleanup_ud = cleanup_ud};
+    /* One reference for the caller, one for the job; the caller's is
+     * taken first, since a worker may finish the job at once. */
+    *out = cor_future_ref(j->fut);
+    if (batch_add(j))
+        return 0;
+    /* No room for a batch (and so no batch open): wait for a slot. */
     int rc = wait_room(t);
     if (rc) {
+        cor_future_release(*out);
+        *out = NULL;
         cor_future_release(j->fut); /* frees hj */
         return rc;
     }
-    *out = cor_future_ref(j->fut); /* one for the caller, one for the job */
     push_job(j);
     struct worker *w = want_worker();
     unlock();

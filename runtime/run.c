@@ -116,10 +116,11 @@ static void *loop_thread(void *p)
 
 /*
  * Every loop has stopped: run what is still in their inboxes (releases of
- * records that live on another loop, late wakeups), until a whole pass finds
- * nothing, then free the loops.  Messages run as if on their loop.
+ * records that live on another loop, late wakeups, a batch of executor jobs
+ * not yet queued), until a whole pass finds nothing.  Messages run as if on
+ * their loop.
  */
-static void quiesce_and_free(struct cor_loop **loops, int n)
+static void drain_inboxes(struct cor_loop **loops, int n)
 {
     size_t ran;
     do {
@@ -130,6 +131,13 @@ static void quiesce_and_free(struct cor_loop **loops, int n)
         }
     } while (ran);
     cor__tls_loop = loops[0];
+}
+
+/* After the executor was drained: what its last jobs posted, then free the
+ * loops. */
+static void quiesce_and_free(struct cor_loop **loops, int n)
+{
+    drain_inboxes(loops, n);
     for (int i = 0; i < n; i++)
         cor__loop_fini(loops[i]);
     cor__tls_loop = NULL;
@@ -260,8 +268,10 @@ out_stop:
     cor__loop_run(l0, loop_done);
     for (int i = 1; i < started; i++)
         pthread_join(th[i], NULL);
-    /* Every task has ended, so no job of this runtime is left: the pool's
-     * threads are stopped and joined (it restarts on the next use). */
+    /* Every task has ended; once the inboxes have handed their last batches
+     * of jobs to the executor, it is drained: its threads are stopped and
+     * joined (it restarts on the next use). */
+    drain_inboxes(loops, started);
     cor__executor_drain();
     if (mt)
         cor_task_release(mt);

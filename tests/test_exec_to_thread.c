@@ -379,6 +379,92 @@ static void submit_gives_futures(void **state)
     assert_string_equal(rec_text(), "sum=56 err=-5 disk sde is gone\n");
 }
 
+/* ------------------------------------------- submit while busy ---- */
+
+static atomic_int a_started;
+
+static void *gate_a(void *arg)
+{
+    atomic_store(&a_started, 1);
+    sem_wait(&gate);
+    return arg;
+}
+
+/* The only worker is busy, so job B waits; when the worker frees, B starts
+ * although the submitting task never suspends in between. */
+static void *busy_main(void *arg)
+{
+    (void)arg;
+    atomic_store(&a_started, 0);
+    cor_future *a, *b;
+    cor_executor_submit(gate_a, "a", NULL, NULL, &a);
+    for (int i = 0; i < 5000 && !atomic_load(&a_started); i++)
+        cor_sleep(0.001);
+    cor_executor_submit(counted, "b", NULL, NULL, &b);
+    sem_post(&gate);
+    int64_t end = cor_now_ns() + 5000000000LL;
+    while (!atomic_load(&ran) && cor_now_ns() < end)
+        ; /* no suspension: the loop does nothing else meanwhile */
+    rec("b ran before the task suspended: %d", atomic_load(&ran));
+    void *ra = NULL, *rb = NULL;
+    cor_future_await(a, &ra);
+    cor_future_await(b, &rb);
+    rec("%s %s", (char *)ra, (char *)rb);
+    cor_future_release(a);
+    cor_future_release(b);
+    return NULL;
+}
+
+static void submitted_job_starts_when_a_worker_frees(void **state)
+{
+    (void)state;
+    reset();
+    cor_executor_opts o = {.max_threads = 1};
+    cor_executor_configure(&o);
+    assert_int_equal(h_run(busy_main, NULL, 1), 0);
+    assert_string_equal(rec_text(), "b ran before the task suspended: 1\n"
+                                    "a b\n");
+    cor_executor_configure(NULL);
+}
+
+#define BURST 3000
+
+/* Far more jobs than workers and queue slots, submitted at once. */
+static void *burst_main(void *arg)
+{
+    (void)arg;
+    static cor_future *f[BURST];
+    int failed = 0;
+    for (intptr_t i = 0; i < BURST; i++)
+        if (cor_executor_submit(double_it, (void *)i, NULL, NULL, &f[i]) < 0)
+            f[i] = NULL, failed++;
+    long long sum = 0;
+    for (int i = 0; i < BURST; i++) {
+        void *r = NULL;
+        if (f[i] && cor_future_await(f[i], &r) == 0)
+            sum += (long)(intptr_t)r;
+        cor_future_release(f[i]);
+    }
+    cor_executor_stats st;
+    cor_executor_stats_get(&st);
+    rec("failed=%d sum=%lld waited>0:%d", failed, sum, st.waited > 0);
+    return NULL;
+}
+
+static void burst_of_submits_through_a_small_queue(void **state)
+{
+    (void)state;
+    reset();
+    cor_executor_opts o = {.max_threads = 2, .queue_cap = 8};
+    cor_executor_configure(&o);
+    assert_int_equal(h_run(burst_main, NULL, 1), 0);
+    char want[96];
+    snprintf(want, sizeof want, "failed=0 sum=%lld waited>0:1\n",
+             (long long)BURST * (BURST - 1));
+    assert_string_equal(rec_text(), want);
+    cor_executor_configure(NULL);
+}
+
 /* ----------------------------------------------------- keep-alive ---- */
 
 static void *retire_main(void *arg)
@@ -427,6 +513,10 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(submit_gives_futures, h_setup,
                                         h_teardown),
+        cmocka_unit_test_setup_teardown(
+            submitted_job_starts_when_a_worker_frees, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            burst_of_submits_through_a_small_queue, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(idle_workers_retire, h_setup,
                                         h_teardown),
     };
