@@ -126,9 +126,8 @@ static bool transient(int res)
            res == -ENOMEM;
 }
 
-static void *acceptor_main(void *p)
+static void *accept_loop(struct acceptor *a)
 {
-    struct acceptor *a = p;
     a->task = cor_current_task();
     cor__op_init(&a->op);
     a->op.complete = on_accept;
@@ -159,6 +158,22 @@ static void *acceptor_main(void *p)
         if (transient(res) && cor_sleep(0.01) < 0)
             return NULL;
     }
+}
+
+/*
+ * The listener goes with its acceptor: whatever ends it (cor_server_stop,
+ * an accept error, or cor_run's shutdown cancelling every task when nobody
+ * called cor_server_stop), the port is not left open behind it.  The record
+ * itself is freed by cor_server_stop only: the acceptors cannot know whether
+ * the owner will still call it.
+ */
+static void *acceptor_main(void *p)
+{
+    struct acceptor *a = p;
+    void *r = accept_loop(a);
+    close(a->lfd);
+    a->lfd = -1;
+    return r;
 }
 
 static void server_free(struct cor_server *s)
