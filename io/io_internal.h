@@ -40,4 +40,10 @@ int cor__io_wait_now(struct cor__op *op, struct io_uring_sqe *sqe);
 /* Ignore SIGPIPE once per process if it is at its default disposition. */
 void cor__io_sigpipe_once(void);
 
+/* Geometry of the provided-buffer rings that loops create from now on
+ * (recv_stream.c; defaults 1024 buffers of 4 KiB).  For tests. */
+void cor__recv_stream_geometry(unsigned entries, unsigned bufsize);
+/* How many reads of s fell back to a plain recv (the ring was dry). */
+uint64_t cor__recv_stream_fallbacks(const cor_recv_stream *s);
+
 #endif

@@ -225,6 +225,48 @@ COR_API int cor_udp_bind(const char *host, int port);
 COR_API int cor_sockaddr_parse(const char *host, int port,
                                struct sockaddr_storage *ss);
 
+/*
+ * Receive streams: one multishot recv per connection filling buffers from a
+ * ring the loop shares among its streams (IORING_OP_RECV multishot with
+ * provided buffers), so a busy connection costs one armed operation instead
+ * of one submission per read.  When every ring buffer is taken the next read
+ * falls back to a plain recv into the caller's buffer, then re-arms.  A
+ * kernel without buffer rings gets plain recvs throughout.
+ */
+typedef struct cor_recv_stream cor_recv_stream;
+
+/*
+ * cor_recv_stream_open - a receive stream on the connected socket fd (the
+ * stream does not own fd; nothing is submitted before the first read).
+ * Returns 0 and *out, -EBADF for fd < 0, -EINVAL for out NULL, -ENOMEM.
+ * Never suspends.  Lifetime: close it with cor_recv_stream_close before fd
+ * is closed and before the task's loop ends.  Thread: a task; the stream
+ * belongs to that task's loop.
+ */
+COR_API int cor_recv_stream_open(cor_recv_stream **out, int fd);
+
+/*
+ * cor_recv_stream_read - copy up to len received bytes into buf.  Returns
+ * the bytes copied (whatever had arrived, at most len; 0 for len 0), 0 at
+ * end of stream, or -errno (-ECONNRESET ...) once the bytes received before
+ * the end are read.  A cancellation or deadline returns -ECANCELED /
+ * -ETIMEDOUT and loses nothing: data arriving meanwhile stays in the stream
+ * for the next read.  -EINVAL for s NULL or buf NULL with len > 0.
+ * Suspends.  Lifetime: buf only during the call.  Thread: a task on the
+ * stream's loop (another loop stops the program naming the call).
+ */
+COR_API ssize_t cor_recv_stream_read(cor_recv_stream *s, void *buf,
+                                     size_t len);
+
+/*
+ * cor_recv_stream_close - stop receiving and free s: cancels the armed
+ * recv and waits for its last completion (shielded: it finishes even when
+ * the caller is cancelled), gives unread buffers back (their bytes are
+ * dropped).  Does not close the fd.  Returns 0, or -EINVAL for s NULL.
+ * Suspends.  Thread: a task on the stream's loop.
+ */
+COR_API int cor_recv_stream_close(cor_recv_stream *s);
+
 /* -------------------------------------------------------------- servers -- */
 
 /*

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * recv_stream.c - multishot recv into a per-loop provided-buffer ring.  One
+ * multishot recv stays armed per stream; its completions queue buffer ids on
+ * the (heap) stream, so nothing the kernel delivers is lost whatever happens
+ * to the reader; a buffer goes back to the ring once its bytes are copied
+ * out.  When the ring runs dry (-ENOBUFS ends the multishot) the next read is
+ * a single-shot recv into the caller's buffer, then the multishot is re-armed.
+ */
+#include "io_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+/* Buffer group id of each loop's ring (one group per io_uring). */
+#define BGID 7
+
+/* Ring geometry, read when a loop creates its ring (tests shrink it). */
+static _Atomic unsigned ring_entries = 1024, ring_bufsize = 4096;
+
+void cor__recv_stream_geometry(unsigned entries, unsigned bufsize)
+{
+    ring_entries = entries;
+    ring_bufsize = bufsize;
+}
+
+/* One per loop, in loop->user[0]; freed with the loop's last stream. */
+struct bufring {
+    struct io_uring_buf_ring *br;
+    size_t br_bytes;
+    char *bufs;
+    unsigned entries, size;
+    int refs;
+};
+
+struct chunk {
+    uint16_t bid;
+    uint32_t off, len;
+};
+
+struct cor_recv_stream {
+    struct cor__op op;       /* the multishot recv; complete = on_cqe */
+    struct cor__wait wait;   /* what a reader (or close) parks on */
+    struct cor_loop *loop;
+    struct bufring *ring;    /* NULL: the kernel has no buffer rings */
+    struct cor_task *waiter; /* parked reader or closer */
+    int fd;
+    bool armed;              /* the multishot may still post completions */
+    bool dry;                /* it ended for -ENOBUFS: next read single-shot */
+    int end;                 /* 1: end of stream or error, end_res */
+    int end_res;
+    struct chunk *q;         /* received buffers, FIFO */
+    unsigned qhead, qn, qcap;
+    uint64_t fallbacks;
+};
+
+static void ring_put(struct bufring *r, uint16_t bid)
+{
+    io_uring_buf_ring_add(r->br, r->bufs + (size_t)bid * r->size, r->size,
+                          bid, io_uring_buf_ring_mask(r->entries), 0);
+    io_uring_buf_ring_advance(r->br, 1);
+}
+
+static struct bufring *ring_get(struct cor_loop *l)
+{
+    struct bufring *r = l->user[0];
+    if (r) {
+        r->refs++;
+        return r;
+    }
+    r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->entries = ring_entries;
+    r->size = ring_bufsize;
+    r->br_bytes = r->entries * sizeof(struct io_uring_buf);
+    /* The kernel wants the ring page-aligned. */
+    void *m = mmap(NULL, r->br_bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    r->bufs = malloc((size_t)r->entries * r->size);
+    if (m == MAP_FAILED || !r->bufs)
+        goto fail;
+    r->br = m;
+    struct io_uring_buf_reg reg = {
+        .ring_addr = (uint64_t)(uintptr_t)m,
+        .ring_entries = r->entries,
+        .bgid = BGID,
+    };
+    io_uring_buf_ring_init(r->br);
+    if (io_uring_register_buf_ring(&l->ring, &reg, 0) < 0)
+        goto fail;
+    for (unsigned i = 0; i < r->entries; i++)
+        io_uring_buf_ring_add(r->br, r->bufs + (size_t)i * r->size, r->size,
+                              (unsigned short)i,
+                              io_uring_buf_ring_mask(r->entries), (int)i);
+    io_uring_buf_ring_advance(r->br, (int)r->entries);
+    r->refs = 1;
+    l->user[0] = r;
+    return r;
+fail:
+    if (m != MAP_FAILED)
+        munmap(m, r->br_bytes);
+    free(r->bufs);
+    free(r);
+    return NULL;
+}
+
+static void ring_release(struct cor_loop *l, struct bufring *r)
+{
+    if (--r->refs)
+        return;
+    io_uring_unregister_buf_ring(&l->ring, BGID);
+    munmap(r->br, r->br_bytes);
+    free(r->bufs);
+    free(r);
+    l->user[0] = NULL;
+}
+
+static void wake_waiter(struct cor_recv_stream *s)
+{
+    struct cor_task *t = s->waiter;
+    if (t) {
+        s->waiter = NULL;
+        cor__wake(t, 0);
+    }
+}
+
+static bool q_push(struct cor_recv_stream *s, uint16_t bid, uint32_t len)
+{
+    if (s->qn == s->qcap) {
+        unsigned cap = s->qcap ? s->qcap * 2 : 8;
+        struct chunk *q = malloc(cap * sizeof *q);
+        if (!q)
+            return false;
+        for (unsigned i = 0; i < s->qn; i++)
+            q[i] = s->q[(s->qhead + i) % s->qcap];
+        free(s->q);
+        s->q = q;
+        s->qhead = 0;
+        s->qcap = cap;
+    }
+    s->q[(s->qhead + s->qn++) % s->qcap] = (struct chunk){bid, 0, len};
+    return true;
+}
+
+/* Runs on the loop for every completion of the multishot recv. */
+static void on_cqe(struct cor__op *op, struct io_uring_cqe *cqe)
+{
+    struct cor_recv_stream *s = cor__container_of(op, struct cor_recv_stream,
+                                                  op);
+    bool more = cqe->flags & IORING_CQE_F_MORE;
+    if (cqe->flags & IORING_CQE_F_BUFFER) {
+        uint16_t bid = (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+        if (cqe->res > 0 && q_push(s, bid, (uint32_t)cqe->res)) {
+            /* queued */
+        } else {
+            ring_put(s->ring, bid);
+            if (cqe->res > 0 && !s->end) {
+                /* No memory to queue it: the stream cannot go on whole. */
+                s->end = 1;
+                s->end_res = -ENOMEM;
+            }
+        }
+    }
+    if (!more) {
+        s->armed = false;
+        if (cqe->res == -ENOBUFS)
+            s->dry = true;
+        else if (cqe->res <= 0 && !s->end && !s->op.cancelling) {
+            s->end = 1;
+            s->end_res = cqe->res;
+        }
+    }
+    wake_waiter(s);
+}
+
+static void stream_wait_cancel(struct cor__wait *w, int reason)
+{
+    (void)reason;
+    struct cor_recv_stream *s = cor__container_of(w, struct cor_recv_stream,
+                                                  wait);
+    /* The reader stops waiting; the multishot stays armed and what it
+     * delivers stays queued for the next read. */
+    struct cor_task *t = s->waiter;
+    s->waiter = NULL;
+    cor__wake(t, reason);
+}
+
+static void arm(struct cor_recv_stream *s)
+{
+    struct io_uring_sqe *sqe = cor__sqe(s->loop);
+    io_uring_prep_recv_multishot(sqe, s->fd, NULL, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = BGID;
+    s->armed = true;
+    s->op.cancelling = false;
+    cor__op_submit(s->loop, &s->op, sqe);
+}
+
+int cor_recv_stream_open(cor_recv_stream **out, int fd)
+{
+    struct cor_loop *l = cor__need_task("cor_recv_stream_open")->fut.loop;
+    if (!out)
+        return -EINVAL;
+    if (fd < 0)
+        return -EBADF;
+    struct cor_recv_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    cor__op_init(&s->op);
+    s->op.complete = on_cqe;
+    s->wait.cancel = stream_wait_cancel;
+    s->loop = l;
+    s->fd = fd;
+    s->ring = ring_get(l); /* NULL: every read is a plain recv */
+    *out = s;
+    return 0;
+}
+
+/* Copy queued bytes out, giving emptied buffers back to the ring. */
+static size_t drain(struct cor_recv_stream *s, char *buf, size_t len)
+{
+    size_t done = 0;
+    while (s->qn && done < len) {
+        struct chunk *c = &s->q[s->qhead];
+        size_t n = c->len - c->off;
+        if (n > len - done)
+            n = len - done;
+        memcpy(buf + done, s->ring->bufs + (size_t)c->bid * s->ring->size +
+                               c->off, n);
+        done += n;
+        c->off += (uint32_t)n;
+        if (c->off == c->len) {
+            ring_put(s->ring, c->bid);
+            s->qhead = (s->qhead + 1) % s->qcap;
+            s->qn--;
+        }
+    }
+    return done;
+}
+
+static struct cor_task *stream_task(struct cor_recv_stream *s,
+                                    const char *call)
+{
+    struct cor_task *t = cor__need_task(call);
+    if (t->fut.loop != s->loop)
+        cor__panic("%s: the stream belongs to another loop", call);
+    return t;
+}
+
+ssize_t cor_recv_stream_read(cor_recv_stream *s, void *buf, size_t len)
+{
+    if (!s || (!buf && len))
+        return -EINVAL;
+    struct cor_task *t = stream_task(s, "cor_recv_stream_read");
+    if (!s->ring)
+        return cor_recv(s->fd, buf, len, 0);
+    for (;;) {
+        if (s->qn || !len)
+            return (ssize_t)drain(s, buf, len);
+        if (s->end)
+            return s->end_res;
+        if (s->dry) {
+            /* Every ring buffer is queued somewhere: read into the
+             * caller's buffer this once, re-arm on the next read. */
+            s->dry = false;
+            s->fallbacks++;
+            return cor_recv(s->fd, buf, len, 0);
+        }
+        if (!s->armed) {
+            int rc = cor__pending_interrupt(t);
+            if (rc)
+                return rc;
+            arm(s);
+        }
+        s->waiter = t;
+        int rc = cor__park(&s->wait);
+        if (rc < 0) {
+            s->waiter = NULL;
+            return rc;
+        }
+    }
+}
+
+uint64_t cor__recv_stream_fallbacks(const cor_recv_stream *s)
+{
+    return s->fallbacks;
+}
+
+static void close_cancel(struct cor__wait *w, int reason)
+{
+    (void)w;
+    (void)reason; /* shielded: never called */
+}
+
+int cor_recv_stream_close(cor_recv_stream *s)
+{
+    if (!s)
+        return -EINVAL;
+    struct cor_task *t = stream_task(s, "cor_recv_stream_close");
+    if (s->armed) {
+        /* The multishot points at s: cancel it and wait for its final
+         * completion before s goes (invariant 3). */
+        struct io_uring_sqe *sqe = cor__sqe(s->loop);
+        io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)&s->op, 0);
+        io_uring_sqe_set_data64(sqe, COR__UD_IGNORE);
+        s->loop->unsubmitted++;
+        s->op.cancelling = true;
+        s->wait.cancel = close_cancel;
+        cor_shield_begin();
+        while (s->armed) {
+            s->waiter = t;
+            cor__park(&s->wait);
+        }
+        cor_shield_end();
+    }
+    if (s->ring) {
+        while (s->qn) {
+            ring_put(s->ring, s->q[s->qhead].bid);
+            s->qhead = (s->qhead + 1) % s->qcap;
+            s->qn--;
+        }
+        ring_release(s->loop, s->ring);
+    }
+    free(s->q);
+    free(s);
+    return 0;
+}

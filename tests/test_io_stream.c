@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_io_stream.c - receive streams (multishot recv with a provided-buffer
+ * ring): delivery in order across partial reads, end of stream, a peer
+ * reset, the ring running dry (plain-recv fallback, byte-exact), a reader
+ * cancelled while data arrives (nothing lost), close while cancelled, bad
+ * input.
+ */
+#include "harness.h"
+#include "internal.h"
+#include "../io/io_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int sv[2];
+
+static void pair(void)
+{
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+}
+
+/* ------------------------------------------------------ order and ends -- */
+
+static void *basic(void *arg)
+{
+    (void)arg;
+    cor_recv_stream *s;
+    rec("open=%d", cor_recv_stream_open(&s, sv[0]));
+    if (write(sv[1], "hello", 5) != 5 || write(sv[1], "world", 5) != 5)
+        rec("write failed");
+    char buf[16] = {0};
+    ssize_t n = cor_recv_stream_read(s, buf, 3);
+    rec("read=%zd %.*s", n, (int)(n > 0 ? n : 0), buf);
+    cor_yield(); /* let the second write's completion arrive too */
+    n = cor_recv_stream_read(s, buf, sizeof buf);
+    rec("read=%zd %.*s", n, (int)(n > 0 ? n : 0), buf);
+    rec("zero=%zd", cor_recv_stream_read(s, buf, 0));
+    close(sv[1]);
+    rec("eof=%zd", cor_recv_stream_read(s, buf, sizeof buf));
+    rec("eof again=%zd", cor_recv_stream_read(s, buf, sizeof buf));
+    int rc = cor_recv_stream_close(s);
+    rec("close=%d inflight=%zu", rc, cor__tls_loop->nops);
+    rec("ring freed=%d", cor__tls_loop->user[0] == NULL);
+    return NULL;
+}
+
+static void test_order_and_eof(void **state)
+{
+    (void)state;
+    pair();
+    assert_int_equal(h_run(basic, NULL, 1), 0);
+    close(sv[0]);
+    /* The 7 bytes after "hel" came in two completions; one read takes
+     * both. */
+    assert_string_equal(rec_text(), "open=0\n"
+                                    "read=3 hel\n"
+                                    "read=7 loworld\n"
+                                    "zero=0\n"
+                                    "eof=0\n"
+                                    "eof again=0\n"
+                                    "close=0 inflight=0\n"
+                                    "ring freed=1\n");
+}
+
+static void *reset(void *arg)
+{
+    (void)arg;
+    int lfd = cor_tcp_listen("127.0.0.1", 0, NULL);
+    int c = cor_tcp_connect("127.0.0.1", cor_sock_port(lfd), -1);
+    int fd = cor_accept(lfd, NULL, NULL, -1);
+    cor_recv_stream *s;
+    rec("open=%d", cor_recv_stream_open(&s, fd));
+    cor_send(c, "abc", 3, 0);
+    char buf[8];
+    ssize_t n = cor_recv_stream_read(s, buf, sizeof buf);
+    rec("read=%zd", n);
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(c); /* with a zero linger: an RST */
+    rec("after reset=%zd", cor_recv_stream_read(s, buf, sizeof buf));
+    cor_recv_stream_close(s);
+    close(fd);
+    close(lfd);
+    return NULL;
+}
+
+static void test_peer_reset(void **state)
+{
+    (void)state;
+    assert_int_equal(h_run(reset, NULL, 1), 0);
+    assert_string_equal(rec_text(), "open=0\n"
+                                    "read=3\n"
+                                    "after reset=-104\n");
+}
+
+/* ------------------------------------------------------- the ring dry -- */
+
+#define DRY_BYTES (96 * 1024)
+
+static void *dry(void *arg)
+{
+    (void)arg;
+    /* Everything is in the socket before the first read: the multishot
+     * fills the ring's 4 buffers of 64 bytes and ends with -ENOBUFS. */
+    unsigned char *out = malloc(DRY_BYTES), *in = malloc(DRY_BYTES);
+    for (size_t i = 0; i < DRY_BYTES; i++)
+        out[i] = (unsigned char)(i * 7 + i / 251);
+    if (write(sv[1], out, DRY_BYTES) != DRY_BYTES)
+        rec("write failed");
+    close(sv[1]);
+    cor_recv_stream *s;
+    cor_recv_stream_open(&s, sv[0]);
+    size_t got = 0;
+    ssize_t n;
+    while ((n = cor_recv_stream_read(s, in + got, 1000)) > 0)
+        got += (size_t)n;
+    rec("end=%zd got=%zu same=%d fell back=%d", n, got,
+        got == DRY_BYTES && memcmp(in, out, DRY_BYTES) == 0,
+        cor__recv_stream_fallbacks(s) > 0);
+    cor_recv_stream_close(s);
+    free(out);
+    free(in);
+    return NULL;
+}
+
+static void test_ring_runs_dry(void **state)
+{
+    (void)state;
+    pair();
+    assert_int_equal(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF,
+                                &(int){DRY_BYTES * 2}, sizeof(int)),
+                     0);
+    cor__recv_stream_geometry(4, 64);
+    int rc = h_run(dry, NULL, 1);
+    cor__recv_stream_geometry(1024, 4096);
+    close(sv[0]);
+    assert_int_equal(rc, 0);
+    assert_string_equal(rec_text(), "end=0 got=98304 same=1 fell back=1\n");
+}
+
+/* ---------------------------------------------- cancel and lose nothing -- */
+
+static cor_recv_stream *shared;
+
+static void *reader(void *arg)
+{
+    (void)arg;
+    char buf[64]; /* on this stack: the kernel never writes here */
+    ssize_t n = cor_recv_stream_read(shared, buf, sizeof buf);
+    rec("reader=%zd", n);
+    return NULL;
+}
+
+static void *cancel_with_data(void *arg)
+{
+    (void)arg;
+    cor_recv_stream_open(&shared, sv[0]);
+    cor_task *t = cor_spawn(reader, NULL);
+    cor_yield(); /* the reader parks; the multishot is armed */
+    cor_yield(); /* ... and submitted */
+    /* The data reaches the socket, then the reader is cancelled before the
+     * loop reaps the completion that carries it. */
+    if (write(sv[1], "hello", 5) != 5)
+        rec("write failed");
+    cor_task_cancel(t);
+    rec("await=%d", cor_await(t, NULL));
+    cor_task_release(t);
+    char buf[16] = {0};
+    ssize_t n = cor_recv_stream_read(shared, buf, sizeof buf);
+    rec("later=%zd %.*s", n, (int)(n > 0 ? n : 0), buf);
+    cor_recv_stream_close(shared);
+    return NULL;
+}
+
+static void test_cancel_with_data_arriving(void **state)
+{
+    (void)state;
+    pair();
+    assert_int_equal(h_run(cancel_with_data, NULL, 1), 0);
+    close(sv[0]);
+    close(sv[1]);
+    assert_string_equal(rec_text(), "reader=-125\n"
+                                    "await=0\n"
+                                    "later=5 hello\n");
+}
+
+static void *close_cancelled(void *arg)
+{
+    (void)arg;
+    cor_recv_stream *s;
+    /* A stream with an armed multishot closed by a cancelled task: close
+     * still waits for the final completion (ASan: no use after free). */
+    cor_recv_stream_open(&s, sv[0]);
+    char buf[8];
+    if (write(sv[1], "x", 1) != 1)
+        rec("write failed");
+    rec("first=%zd", cor_recv_stream_read(s, buf, sizeof buf)); /* armed */
+    cor_task_cancel(cor_current_task());
+    int rc = cor_recv_stream_close(s);
+    rec("close=%d inflight=%zu", rc, cor__tls_loop->nops);
+    return NULL;
+}
+
+static void test_close_when_cancelled(void **state)
+{
+    (void)state;
+    pair();
+    h_run(close_cancelled, NULL, 1);
+    close(sv[0]);
+    close(sv[1]);
+    assert_string_equal(rec_text(), "first=1\n"
+                                    "close=0 inflight=0\n");
+}
+
+/* ------------------------------------------------------------ bad input -- */
+
+static void *bad_input(void *arg)
+{
+    (void)arg;
+    cor_recv_stream *s;
+    char buf[4];
+    rec("%d %d %zd %d", cor_recv_stream_open(NULL, 0),
+        cor_recv_stream_open(&s, -1), cor_recv_stream_read(NULL, buf, 4),
+        cor_recv_stream_close(NULL));
+    cor_recv_stream_open(&s, sv[0]);
+    rec("%zd", cor_recv_stream_read(s, NULL, 4));
+    cor_recv_stream_close(s);
+    return NULL;
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    pair();
+    assert_int_equal(h_run(bad_input, NULL, 1), 0);
+    close(sv[0]);
+    close(sv[1]);
+    assert_string_equal(rec_text(), "-22 -9 -22 -22\n"
+                                    "-22\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_order_and_eof, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_peer_reset, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_ring_runs_dry, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_with_data_arriving,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_close_when_cancelled, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input, h_setup, h_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
