@@ -247,9 +247,12 @@ static void *chan_main(void *arg)
     return NULL;
 }
 
+static bool no_defer; /* rings without DEFER_TASKRUN, for comparison */
+
 static double run(cor_fn *fn, void *arg, int loops, bool pin)
 {
-    cor_run_opts o = {.loops = loops, .pin = pin};
+    cor_run_opts o = {.loops = loops, .pin = pin,
+                      .no_defer_taskrun = no_defer};
     result_value = 0;
     if (cor_run_ex(fn, arg, &o, NULL) != 0)
         return -1;
@@ -279,6 +282,17 @@ static double median(const double *v)
     return s[ROUNDS / 2];
 }
 
+static double median3(const double *v)
+{
+    double a = v[0], b = v[1], c = v[2];
+    if (a > b) {
+        double t = a;
+        a = b;
+        b = t;
+    }
+    return c < a ? a : c > b ? b : c;
+}
+
 /* Median of the per-round ratios a[i] / b[i]. */
 static double median_ratio(const double *a, const double *b)
 {
@@ -298,6 +312,8 @@ enum {
     X_MR_PINNED,
     X_EFD,
     X_MR,
+    X_MR_NODEFER,
+    X_MR_PINNED_NODEFER,
     X_BUSY,
     CHAN,
     NFIG
@@ -315,12 +331,23 @@ void micro_executor(void)
         f[X_EFD_PINNED][r] = xrtt(false, true);
         f[X_MR][r] = xrtt(true, false);
         f[X_EFD][r] = xrtt(false, false);
-        cor_executor_configure(&eo);
-        f[TT_JOBS][r] = run(batch_main, NULL, 1, false);
-        cor_executor_configure(NULL);
+        no_defer = true;
+        f[X_MR_NODEFER][r] = xrtt(true, false);
+        f[X_MR_PINNED_NODEFER][r] = xrtt(true, true);
+        no_defer = false;
+        /* The batches are short (a few ms): each round takes the median of
+         * three of each, alternating. */
+        double cj[3], uj[3] = {0, 0, 0};
+        for (int k = 0; k < 3; k++) {
+            cor_executor_configure(&eo);
+            cj[k] = run(batch_main, NULL, 1, false);
+            cor_executor_configure(NULL);
 #ifdef HAVE_LIBUV
-        f[UV_JOBS][r] = uv_jobs_per_s();
+            uj[k] = uv_jobs_per_s();
 #endif
+        }
+        f[TT_JOBS][r] = median3(cj);
+        f[UV_JOBS][r] = median3(uj);
         f[X_BUSY][r] = run(xrtt_busy_main, (void *)(intptr_t)(RTT_N * 5), 2,
                            true);
         f[CHAN][r] = run(chan_main, NULL, 2, true);
@@ -347,6 +374,10 @@ void micro_executor(void)
                 "us");
     micro_print("xloop_rtt_sleeping_pinned_vs_floor",
                 median_ratio(f[X_MR_PINNED], f[FLOOR_PINNED]), "x");
+    micro_print("xloop_rtt_sleeping_no_defer_taskrun_us",
+                median(f[X_MR_NODEFER]), "us");
+    micro_print("xloop_rtt_sleeping_pinned_no_defer_taskrun_us",
+                median(f[X_MR_PINNED_NODEFER]), "us");
     micro_print("xloop_rtt_busy_us", median(f[X_BUSY]), "us");
     micro_print("xloop_channel_msgs_per_s", median(f[CHAN]), "msgs/s");
 }

@@ -4,7 +4,10 @@
  * coroutines, short timers, in-loop handoffs through futures; no cross-loop
  * traffic in the hot path) run on 1 loop and on N loops, each loop doing the
  * same share.  Prints the throughput of each and scaling_ratio for the
- * largest N.  Usage: scaling [max_loops] (default: online cores).
+ * largest N, and for each N the CPU share its loops got (their thread CPU
+ * time over N x wall time): below 1, other processes took CPU time from
+ * them, which the ratio then includes.  Usage: scaling [max_loops]
+ * (default: online cores).
  */
 #include "coring.h"
 
@@ -19,16 +22,24 @@
 #define EPOCHS 12      /* the whole share again, with fresh tasks */
 
 struct pair {
-    cor_future *ping[ROUNDS];
+    cor_future *f; /* the ponger's current future, NULL between rounds */
 };
 
-/* Waits for each ping and sets the next one: a handoff between two tasks
- * of one loop. */
+/* Hands the pinger a fresh future and waits for it: a handoff between two
+ * tasks of one loop.  One future per pair is alive at a time, so the
+ * working set stays small (many loops do not fight over the shared cache
+ * for it). */
 static void *ponger(void *arg)
 {
     struct pair *p = arg;
     for (int i = 0; i < ROUNDS; i++) {
-        if (cor_future_await(p->ping[i], NULL) != 0)
+        cor_future *f;
+        if (cor_future_create(&f) != 0)
+            return NULL;
+        p->f = f;
+        int rc = cor_future_await(f, NULL);
+        cor_future_release(f);
+        if (rc != 0)
             return NULL;
         if (i % SLEEP_EVERY == 0)
             cor_sleep_ns(1000);
@@ -40,7 +51,12 @@ static void *pinger(void *arg)
 {
     struct pair *p = arg;
     for (int i = 0; i < ROUNDS; i++) {
-        cor_future_set_result(p->ping[i], NULL);
+        while (!p->f)
+            if (cor_yield() != 0)
+                return NULL;
+        cor_future *f = p->f;
+        p->f = NULL;
+        cor_future_set_result(f, NULL);
         cor_yield();
     }
     return NULL;
@@ -52,8 +68,6 @@ static void shard_once(void)
     struct pair *pairs = calloc(PAIRS, sizeof *pairs);
     cor_task *t[2 * PAIRS];
     for (int i = 0; i < PAIRS; i++) {
-        for (int r = 0; r < ROUNDS; r++)
-            cor_future_create(&pairs[i].ping[r]);
         t[2 * i] = cor_spawn(ponger, &pairs[i]);
         t[2 * i + 1] = cor_spawn(pinger, &pairs[i]);
     }
@@ -61,21 +75,28 @@ static void shard_once(void)
         cor_await(t[i], NULL);
         cor_task_release(t[i]);
     }
-    for (int i = 0; i < PAIRS; i++)
-        for (int r = 0; r < ROUNDS; r++)
-            cor_future_release(pairs[i].ping[r]);
     free(pairs);
+}
+
+static double elapsed;
+static double cpu_s[1024]; /* per loop: thread CPU time of its shard */
+
+static double clock_s(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void *shard(void *arg)
 {
     (void)arg;
+    double c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
     for (int e = 0; e < EPOCHS; e++)
         shard_once();
+    cpu_s[cor_loop_index() % 1024] = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
     return NULL;
 }
-
-static double elapsed;
 
 static void *bench_main(void *arg)
 {
@@ -96,8 +117,9 @@ static void *bench_main(void *arg)
     return NULL;
 }
 
-/* Handoffs per second with `loops` loops (best of 3). */
-static double throughput(int loops)
+/* Handoffs per second with `loops` loops (best of 3), and the CPU share
+ * of that run. */
+static double throughput(int loops, double *share)
 {
     double best = 0;
     for (int r = 0; r < 3; r++) {
@@ -105,9 +127,21 @@ static double throughput(int loops)
         if (cor_run_ex(bench_main, NULL, &o, NULL) != 0)
             return 0;
         double ops = (double)loops * EPOCHS * PAIRS * ROUNDS / elapsed;
-        best = ops > best ? ops : best;
+        if (ops > best) {
+            best = ops;
+            double cpu = 0;
+            for (int i = 0; i < loops && i < 1024; i++)
+                cpu += cpu_s[i];
+            *share = cpu / (loops * elapsed);
+        }
     }
     return best;
+}
+
+static void report(int n, double ops, double share)
+{
+    printf("loops_%d_handoffs_per_s: %.0f handoffs/s\n", n, ops);
+    printf("loops_%d_cpu_share: %.2f x\n", n, share);
 }
 
 int main(int argc, char **argv)
@@ -116,16 +150,17 @@ int main(int argc, char **argv)
     int max = argc > 1 ? atoi(argv[1]) : (int)(cores > 0 ? cores : 1);
     if (max < 1)
         max = 1;
-    double one = throughput(1);
-    printf("loops_1_handoffs_per_s: %.0f handoffs/s\n", one);
+    double share = 0;
+    double one = throughput(1, &share);
+    report(1, one, share);
     double last = one;
     for (int n = 2; n <= max; n *= 2) {
-        last = throughput(n);
-        printf("loops_%d_handoffs_per_s: %.0f handoffs/s\n", n, last);
+        last = throughput(n, &share);
+        report(n, last, share);
     }
     if (max > 1 && (max & (max - 1))) { /* not a power of two: run max too */
-        last = throughput(max);
-        printf("loops_%d_handoffs_per_s: %.0f handoffs/s\n", max, last);
+        last = throughput(max, &share);
+        report(max, last, share);
     }
     printf("scaling_ratio: %.2f (loops=%d)\n", one > 0 ? last / one : 0,
            max);
