@@ -3,7 +3,9 @@
  * executor.c - the blocking pool shared by every loop and plain thread:
  * a bounded FIFO of jobs under one mutex, workers started lazily up to a
  * maximum and retired after a keep-alive, completions posted to the
- * submitting task's home loop (a plain thread is signalled instead).
+ * submitting task's home loop (a plain thread is signalled instead).  While
+ * every worker is busy, a loop's submissions wait in its own batch, which
+ * idle workers empty into the queue (see "batch" below).
  *
  * Invariants: a job's state changes only under the pool mutex (QUEUED ->
  * RUNNING -> DONE, or QUEUED -> REMOVED by a cancel), so a cancel and a
