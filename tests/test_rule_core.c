@@ -46,9 +46,15 @@ static void compare(const char *rule, void (*body)(void))
     if (!want)
         skip();
     port_body = body;
-    struct child_result r;
-    run_in_child(child_entry, NULL, &r);
-    assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+    static struct child_result r;
+    /* Real time: a stalled machine can shift a printed time by 0.1 s, so a
+     * port that differs runs again (three times at most), like run.sh. */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        run_in_child(child_entry, NULL, &r);
+        assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+        if (strcmp(r.err, want) == 0)
+            break;
+    }
     if (strcmp(r.err, want) != 0)
         fail_msg("%s differs:\n--- got\n%s--- want\n%s", rule, r.err, want);
     free(want);

@@ -79,11 +79,34 @@ static void *main41(void *arg)
     return NULL;
 }
 
+/* Real-time ports: a stalled machine (TSan, two loaded cores) can shift a
+ * printed time by 0.1 s, so, like the oracle's run.sh, a program that
+ * differs runs again (three times at most) before the test fails.  cut_at:
+ * compare only the expected lines before it. */
+static void run_and_compare(cor_fn *main, const char *rule, const char *cut_at)
+{
+    char *want = h_oracle_expected("rules", rule);
+    if (!want)
+        skip();
+    if (cut_at) {
+        char *cut = strstr(want, cut_at);
+        assert_non_null(cut);
+        cut[1] = 0;
+    }
+    for (int attempt = 0;; attempt++) {
+        rec_reset();
+        assert_int_equal(h_run(main, NULL, 1), 0);
+        if (strcmp(rec_text(), want) == 0 || attempt == 2)
+            break;
+    }
+    assert_string_equal(rec_text(), want);
+    free(want);
+}
+
 static void rule_41(void **state)
 {
     (void)state;
-    assert_int_equal(h_run(main41, NULL, 1), 0);
-    check_oracle("rules", "rule_41");
+    run_and_compare(main41, "rule_41", NULL);
 }
 
 /* rule 42 */
@@ -133,8 +156,7 @@ static void *main42(void *arg)
 static void rule_42(void **state)
 {
     (void)state;
-    assert_int_equal(h_run(main42, NULL, 1), 0);
-    check_oracle("rules", "rule_42");
+    run_and_compare(main42, "rule_42", NULL);
 }
 
 /* rule 43 (the default executor) */
@@ -172,16 +194,8 @@ static void *main43(void *arg)
 static void rule_43(void **state)
 {
     (void)state;
-    assert_int_equal(h_run(main43, NULL, 1), 0);
-    char *want = h_oracle_expected("rules", "rule_43");
-    if (!want)
-        skip();
     /* the first two lines: the default executor's half */
-    char *cut = strstr(want, "\ncustom ");
-    assert_non_null(cut);
-    cut[1] = 0;
-    assert_string_equal(rec_text(), want);
-    free(want);
+    run_and_compare(main43, "rule_43", "\ncustom ");
 }
 
 int main(void)
