@@ -99,6 +99,7 @@ static struct seed seeds[] = {
     {"to_thread_002f", "seed_to_thread_002f", "to_thread starts after main yields"},
     {"run_in_executor", "seed_run_in_executor", "an executor job starts at once: 12 s"},
     {"chess_exhibition", "seed_chess_exhibition", "24 s synchronous, 10 s asynchronous"},
+    {"fetch_data_003", "seed_fetch_data_003", "bare coroutines, tasks, blocking, to_thread, gather, group"},
 };
 
 int main(void)
