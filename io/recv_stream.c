@@ -25,13 +25,15 @@ void cor__recv_stream_geometry(unsigned entries, unsigned bufsize)
     ring_bufsize = bufsize;
 }
 
-/* One per loop, in loop->user[0]; freed with the loop's last stream. */
+/* One per loop, in loop->user[0], made by its first stream and kept until
+ * the loop is freed (streams come and go with connections: registering a
+ * ring per connection would cost more than the reads it saves). */
 struct bufring {
+    struct cor__loop_slot slot; /* first: the loop frees us */
     struct io_uring_buf_ring *br;
     size_t br_bytes;
     char *bufs;
     unsigned entries, size;
-    int refs;
 };
 
 struct chunk {
@@ -62,13 +64,20 @@ static void ring_put(struct bufring *r, uint16_t bid)
     io_uring_buf_ring_advance(r->br, 1);
 }
 
+/* The loop's ring is closed: nothing of the kernel's points here now. */
+static void ring_fini(struct cor__loop_slot *slot)
+{
+    struct bufring *r = cor__container_of(slot, struct bufring, slot);
+    munmap(r->br, r->br_bytes);
+    free(r->bufs);
+    free(r);
+}
+
 static struct bufring *ring_get(struct cor_loop *l)
 {
     struct bufring *r = l->user[0];
-    if (r) {
-        r->refs++;
+    if (r)
         return r;
-    }
     r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
@@ -95,7 +104,7 @@ static struct bufring *ring_get(struct cor_loop *l)
                               (unsigned short)i,
                               io_uring_buf_ring_mask(r->entries), (int)i);
     io_uring_buf_ring_advance(r->br, (int)r->entries);
-    r->refs = 1;
+    r->slot.fini = ring_fini;
     l->user[0] = r;
     return r;
 fail:
@@ -104,17 +113,6 @@ fail:
     free(r->bufs);
     free(r);
     return NULL;
-}
-
-static void ring_release(struct cor_loop *l, struct bufring *r)
-{
-    if (--r->refs)
-        return;
-    io_uring_unregister_buf_ring(&l->ring, BGID);
-    munmap(r->br, r->br_bytes);
-    free(r->bufs);
-    free(r);
-    l->user[0] = NULL;
 }
 
 static void wake_waiter(struct cor_recv_stream *s)
@@ -315,13 +313,10 @@ int cor_recv_stream_close(cor_recv_stream *s)
         }
         cor_shield_end();
     }
-    if (s->ring) {
-        while (s->qn) {
-            ring_put(s->ring, s->q[s->qhead].bid);
-            s->qhead = (s->qhead + 1) % s->qcap;
-            s->qn--;
-        }
-        ring_release(s->loop, s->ring);
+    while (s->qn) {
+        ring_put(s->ring, s->q[s->qhead].bid);
+        s->qhead = (s->qhead + 1) % s->qcap;
+        s->qn--;
     }
     free(s->q);
     free(s);

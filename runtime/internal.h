@@ -352,7 +352,15 @@ struct cor_loop {
     bool futures_cancelled;
     bool recheck;                /* a task ended: check stop() before waiting */
     cor_loop_stats stats;
-    void *user[4];               /* per-area slots: io, executor, ... */
+    void *user[4];               /* per-area slots: io, executor, ...;
+                                    NULL or a struct cor__loop_slot * */
+};
+
+/* What a loop's user[] slot points at (first member of the area's record):
+ * fini frees the record when the loop is freed, after its ring is closed,
+ * on whichever thread frees the loop. */
+struct cor__loop_slot {
+    void (*fini)(struct cor__loop_slot *slot);
 };
 
 extern __thread struct cor_loop *cor__tls_loop;

@@ -204,6 +204,11 @@ void cor__loop_fini(struct cor_loop *l)
     cor__task_free_all(l);
     if (l->ring_ok)
         io_uring_queue_exit(&l->ring);
+    for (int i = 0; i < 4; i++) {
+        struct cor__loop_slot *slot = l->user[i];
+        if (slot && slot->fini)
+            slot->fini(slot);
+    }
     if (l->efd >= 0)
         close(l->efd);
     cor__stack_pool_fini(&l->stacks);

@@ -44,7 +44,7 @@ static void *basic(void *arg)
     rec("eof again=%zd", cor_recv_stream_read(s, buf, sizeof buf));
     int rc = cor_recv_stream_close(s);
     rec("close=%d inflight=%zu", rc, cor__tls_loop->nops);
-    rec("ring freed=%d", cor__tls_loop->user[0] == NULL);
+    rec("ring kept=%d", cor__tls_loop->user[0] != NULL);
     return NULL;
 }
 
@@ -63,7 +63,7 @@ static void test_order_and_eof(void **state)
                                     "eof=0\n"
                                     "eof again=0\n"
                                     "close=0 inflight=0\n"
-                                    "ring freed=1\n");
+                                    "ring kept=1\n");
 }
 
 static void *reset(void *arg)

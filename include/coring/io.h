@@ -229,7 +229,8 @@ COR_API int cor_sockaddr_parse(const char *host, int port,
  * Receive streams: one multishot recv per connection filling buffers from a
  * ring the loop shares among its streams (IORING_OP_RECV multishot with
  * provided buffers), so a busy connection costs one armed operation instead
- * of one submission per read.  When every ring buffer is taken the next read
+ * of one submission per read (the loop registers its ring with its first
+ * stream and keeps it).  When every ring buffer is taken the next read
  * falls back to a plain recv into the caller's buffer, then re-arms.  A
  * kernel without buffer rings gets plain recvs throughout.
  */
@@ -252,7 +253,9 @@ COR_API int cor_recv_stream_open(cor_recv_stream **out, int fd);
  * the end are read.  A cancellation or deadline returns -ECANCELED /
  * -ETIMEDOUT and loses nothing: data arriving meanwhile stays in the stream
  * for the next read.  -EINVAL for s NULL or buf NULL with len > 0.
- * Suspends.  Lifetime: buf only during the call.  Thread: a task on the
+ * Suspends only when nothing has arrived (data already received is
+ * returned at once, even in a cancelled task); one reader at a time.
+ * Lifetime: buf only during the call.  Thread: a task on the
  * stream's loop (another loop stops the program naming the call).
  */
 COR_API ssize_t cor_recv_stream_read(cor_recv_stream *s, void *buf,
