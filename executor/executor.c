@@ -712,10 +712,8 @@ void *cor_job_fail(int code, const char *fmt, ...)
         cor__panic("cor_job_fail: called outside an executor job");
     va_list ap;
     va_start(ap, fmt);
-    const cor_error *e = cor__error_vnew(code, fmt, ap);
+    cor__error_vset(&j->err, code, fmt, ap);
     va_end(ap);
-    cor_error_release(j->err);
-    j->err = e ? e : cor_error_ref(cor__error_nomem());
     return NULL;
 }
 

@@ -54,6 +54,14 @@ cor_error *cor__error_vnew(int code, const char *fmt, va_list ap)
     return error_new(code, msg);
 }
 
+void cor__error_vset(const cor_error **slot, int code, const char *fmt,
+                     va_list ap)
+{
+    const cor_error *e = cor__error_vnew(code, fmt, ap);
+    cor_error_release(*slot);
+    *slot = e ? e : cor_error_ref(cor__error_nomem());
+}
+
 cor_error *cor_error_create(int code, const char *fmt, ...)
 {
     va_list ap;

@@ -30,6 +30,10 @@ _Noreturn void cor__panic(const char *fmt, ...) COR_PRINTF(1, 2);
 #include <stdarg.h>
 cor_error *cor__error_vnew(int code, const char *fmt, va_list ap);
 const cor_error *cor__error_nomem(void);
+/* Replace the error in *slot with a new one (the shared out-of-memory error
+ * when none can be made): how cor_fail and cor_job_fail record a failure. */
+void cor__error_vset(const cor_error **slot, int code, const char *fmt,
+                     va_list ap);
 
 /* ---------------------------------------------------------------- lists -- */
 

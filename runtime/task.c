@@ -467,10 +467,8 @@ void *cor_fail(int code, const char *fmt, ...)
     struct cor_task *t = cor__need_task("cor_fail");
     va_list ap;
     va_start(ap, fmt);
-    const cor_error *e = cor__error_vnew(code, fmt, ap);
+    cor__error_vset(&t->fail, code, fmt, ap);
     va_end(ap);
-    cor_error_release(t->fail);
-    t->fail = e ? e : cor_error_ref(cor__error_nomem());
     return NULL;
 }
 
