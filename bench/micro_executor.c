@@ -251,7 +251,8 @@ static bool no_defer; /* rings without DEFER_TASKRUN, for comparison */
 
 static double run(cor_fn *fn, void *arg, int loops, bool pin)
 {
-    cor_run_opts o = {.loops = loops, .pin = pin,
+    cor_run_opts o = {.loops = loops,
+                      .pin = pin ? COR_PIN_ALWAYS : COR_PIN_NEVER,
                       .no_defer_taskrun = no_defer};
     result_value = 0;
     if (cor_run_ex(fn, arg, &o, NULL) != 0)

@@ -123,7 +123,7 @@ static double throughput(int loops, double *share)
 {
     double best = 0;
     for (int r = 0; r < 3; r++) {
-        cor_run_opts o = {.loops = loops, .pin = true};
+        cor_run_opts o = {.loops = loops, .pin = COR_PIN_ALWAYS};
         if (cor_run_ex(bench_main, NULL, &o, NULL) != 0)
             return 0;
         double ops = (double)loops * EPOCHS * PAIRS * ROUNDS / elapsed;

@@ -399,6 +399,7 @@ struct cor_runtime {
     cor_run_opts opts;
     size_t stack_size;
     struct cor_task *main;
+    cpu_set_t cpus;       /* where the caller of cor_run could run */
     _Atomic int shutdown; /* main has returned */
     _Atomic int idle;     /* loops whose tasks have all ended */
     _Atomic unsigned next_loop; /* round robin of cor_spawn_next */

@@ -82,15 +82,23 @@ static bool loop_done(struct cor_loop *l)
     return atomic_load(&rt->idle) == rt->nloops;
 }
 
-static void pin_self(int index)
+/* Pin the calling thread to the index-th CPU the caller of cor_run could run
+ * on (a container's cpuset need not start at CPU 0). */
+static void pin_self(const cpu_set_t *allowed, int index)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    int n = CPU_COUNT(allowed);
     if (n <= 0)
         return;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET((int)(index % n), &set);
-    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    int want = index % n;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, allowed) || want--)
+            continue;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+        return;
+    }
 }
 
 static void *loop_thread(void *p)
@@ -98,8 +106,8 @@ static void *loop_thread(void *p)
     struct boot *b = p;
     struct cor_runtime *rt = b->rt;
     struct cor_loop *l = rt->loops[b->index];
-    if (rt->opts.pin)
-        pin_self(b->index);
+    if (rt->opts.pin == COR_PIN_ALWAYS)
+        pin_self(&rt->cpus, b->index);
     int rc = cor__loop_init(l, rt, b->index);
     pthread_mutex_lock(&b->mu);
     b->state = rc < 0 ? rc : 1;
@@ -199,12 +207,17 @@ int cor_run_ex(cor_fn *main, void *arg, const cor_run_opts *opts,
         if (!(loops[i] = calloc(1, sizeof *loops[i])))
             goto out_free;
 
+    /* Thread per core by default once there are several loops; the calling
+     * thread (loop 0) gets its affinity back when cor_run returns. */
+    if (o.pin == COR_PIN_AUTO)
+        rt->opts.pin = nloops > 1 ? COR_PIN_ALWAYS : COR_PIN_NEVER;
     cpu_set_t saved;
-    bool pinned = o.pin &&
-                  pthread_getaffinity_np(pthread_self(), sizeof saved,
-                                         &saved) == 0;
+    if (pthread_getaffinity_np(pthread_self(), sizeof saved, &saved) != 0)
+        rt->opts.pin = COR_PIN_NEVER; /* nothing to restore: do not pin */
+    rt->cpus = saved;
+    bool pinned = rt->opts.pin == COR_PIN_ALWAYS;
     if (pinned)
-        pin_self(0);
+        pin_self(&rt->cpus, 0);
     rc = cor__loop_init(loops[0], rt, 0);
     if (rc < 0)
         goto out_unpin;

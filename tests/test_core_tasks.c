@@ -7,6 +7,8 @@
  */
 #include "harness.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,6 +383,56 @@ static void run_returns_main_result(void **state)
     assert_null(strstr(h_log_text(), "never retrieved"));
 }
 
+static int affinity_count(void)
+{
+    cpu_set_t set;
+    if (pthread_getaffinity_np(pthread_self(), sizeof set, &set) != 0)
+        return -1;
+    return CPU_COUNT(&set);
+}
+
+static void *record_affinity(void *arg)
+{
+    rec("%s loop=%d cpus=%d", (const char *)arg, cor_loop_index(),
+        affinity_count());
+    return NULL;
+}
+
+static void *affinity_main(void *arg)
+{
+    (void)arg;
+    record_affinity("main");
+    if (cor_loop_count() > 1) {
+        cor_task *t = cor_spawn_on(1, record_affinity, "other");
+        cor_await(t, NULL);
+        cor_task_release(t);
+    }
+    return NULL;
+}
+
+/* Thread per core by default with several loops (each loop on one CPU),
+ * no pinning for a single loop, and the caller's affinity given back. */
+static void default_pinning(void **state)
+{
+    (void)state;
+    int before = affinity_count();
+    if (before < 2)
+        skip(); /* one CPU: pinning changes nothing to see */
+    assert_int_equal(h_run(affinity_main, NULL, 2), 0);
+    assert_string_equal(rec_text(), "main loop=0 cpus=1\n"
+                                    "other loop=1 cpus=1\n");
+    assert_int_equal(affinity_count(), before);
+    rec_reset();
+    assert_int_equal(h_run(affinity_main, NULL, 1), 0);
+    char want[64];
+    snprintf(want, sizeof want, "main loop=0 cpus=%d\n", before);
+    assert_string_equal(rec_text(), want);
+    cor_run_opts never = {.loops = 2, .pin = COR_PIN_NEVER};
+    rec_reset();
+    assert_int_equal(cor_run_ex(affinity_main, NULL, &never, NULL), 0);
+    assert_null(strstr(rec_text(), "cpus=1\n"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -402,6 +454,7 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(run_returns_main_result, h_setup,
                                         h_teardown),
+        cmocka_unit_test_setup_teardown(default_pinning, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

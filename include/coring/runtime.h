@@ -14,11 +14,16 @@ extern "C" {
 
 typedef struct cor_loop cor_loop;
 
+/* cor_run_opts.pin: thread-per-core pinning of the loop threads. */
+enum { COR_PIN_NEVER = -1, COR_PIN_AUTO = 0, COR_PIN_ALWAYS = 1 };
+
 typedef struct cor_run_opts {
     int loops;              /* event loops; 0: one per online core */
     size_t stack_size;      /* default task stack; 0: 64 KiB (256 under ASan) */
     unsigned ring_entries;  /* SQ entries per ring; 0: 1024 */
-    bool pin;               /* pin loop threads to cores (default false) */
+    int pin;                /* COR_PIN_AUTO (0): pin loop i to core i when
+                               there are several loops; COR_PIN_ALWAYS;
+                               COR_PIN_NEVER */
     bool no_defer_taskrun;  /* skip SINGLE_ISSUER|DEFER_TASKRUN */
     bool guard_mprotect;    /* guard stacks with mprotect, not MADV_GUARD */
     size_t guard_budget;    /* with mprotect: guarded stacks at most; 0 auto */
