@@ -84,11 +84,22 @@ static void same_program_on_one_loop(void **state)
 /* -------------------------------------------- await across loops ---- */
 
 static cor_future *shared_fut;
+static _Atomic int awaiting;
+
+/* Until the task on loop 1 runs (boundedly): a slow start (sanitizers, a
+ * busy machine) must not turn into a cancel before its first run. */
+static void wait_awaiting(void)
+{
+    for (int i = 0; i < 5000 && !atomic_load(&awaiting); i++)
+        cor_sleep(0.001);
+    atomic_store(&awaiting, 0);
+}
 
 static void *await_shared(void *arg)
 {
     (void)arg;
     void *r = NULL;
+    atomic_store(&awaiting, 1);
     int rc = cor_future_await(shared_fut, &r);
     rec("loop %d awaited loop 0's future: rc=%d r=%s", cor_loop_index(), rc,
         rc == 0 ? (char *)r : "-");
@@ -102,7 +113,8 @@ static void *both_ways_main(void *arg)
      * here with an error crossing. */
     cor_future_create(&shared_fut);
     cor_task *t = cor_spawn_on(1, await_shared, NULL);
-    cor_sleep(0.01);
+    wait_awaiting();
+    cor_sleep(0.005);
     cor_future_set_result(shared_fut, "hello");
     int rc = cor_await(t, NULL);
     rec("main: task on loop 1 rc=%d", rc);
@@ -112,7 +124,8 @@ static void *both_ways_main(void *arg)
     /* A waiter on loop 1 interrupted while waiting for loop 0's future. */
     cor_future_create(&shared_fut);
     t = cor_spawn_on(1, await_shared, NULL);
-    cor_sleep(0.01);
+    wait_awaiting();
+    cor_sleep(0.005);
     cor_task_cancel(t); /* from loop 0: delivered on loop 1 */
     cor_await(t, NULL);
     rec("cancelled waiter done=%d", cor_task_done(t));
@@ -245,6 +258,7 @@ static void *recv_one(void *arg)
 {
     (void)arg;
     void *it = NULL;
+    atomic_store(&awaiting, 1);
     int rc = cor_chan_recv(chan, &it);
     rec("loop %d recv rc=%d item=%s", cor_loop_index(), rc,
         rc == 0 ? (char *)it : "-");
@@ -256,13 +270,17 @@ static void *chan_cancel_main(void *arg)
     (void)arg;
     cor_chan_create(&chan, 1);
     cor_task *a = cor_spawn_on(1, recv_one, NULL);
-    cor_sleep(0.01);
+    wait_awaiting();
+    cor_sleep(0.005);
     cor_task_cancel(a);
     cor_await(a, NULL);
     cor_task *b = cor_spawn_on(1, recv_one, NULL);
     cor_sleep(0.01);
-    rec("send=%d", cor_chan_send(chan, "x"));
+    /* Recorded after the receiver's line: the two loops run at once, so
+     * recording it right after the send would race with the receiver. */
+    int sent = cor_chan_send(chan, "x");
     cor_await(b, NULL);
+    rec("send=%d", sent);
     rec("try_recv empty=%d", cor_chan_try_recv(chan, &arg));
     int first = cor_chan_try_send(chan, "y");
     rec("try_send=%d full=%d", first, cor_chan_try_send(chan, "z"));
@@ -282,8 +300,8 @@ static void channel_cancel_and_close(void **state)
     (void)state;
     assert_int_equal(h_run(chan_cancel_main, NULL, 2), 0);
     assert_string_equal(rec_text(), "loop 1 recv rc=-125 item=-\n"
-                                    "send=0\n"
                                     "loop 1 recv rc=0 item=x\n"
+                                    "send=0\n"
                                     "try_recv empty=-11\n"
                                     "try_send=0 full=-11\n"
                                     "send closed=-32\n"
