@@ -272,17 +272,18 @@ static void wake(struct cor_loop *l)
 
 void cor__loop_post(struct cor_loop *l, struct cor__msg *m)
 {
-    atomic_fetch_add_explicit(&l->posting, 1, memory_order_acquire);
+    /* Only another thread can still be here when l is freed. */
+    bool foreign = cor__tls_loop != l;
+    if (foreign)
+        atomic_fetch_add_explicit(&l->posting, 1, memory_order_acquire);
     struct cor__msg *head = atomic_load_explicit(&l->inbox,
                                                  memory_order_relaxed);
     do {
         m->next = head;
     } while (!atomic_compare_exchange_weak_explicit(
         &l->inbox, &head, m, memory_order_seq_cst, memory_order_relaxed));
-    if (cor__tls_loop == l) {
-        atomic_fetch_sub_explicit(&l->posting, 1, memory_order_release);
+    if (!foreign)
         return;
-    }
     /* The push above and this load, and in submit_and_wait the store of
      * the flag and the load of the inbox, are all seq_cst: in their single
      * total order either the loop sees our message before it sleeps, or we
