@@ -47,6 +47,7 @@ static void fd_kind_set(int fd, unsigned char kind)
 static ssize_t rw_wait(struct cor__op *op, struct io_uring_sqe *sqe, int fd,
                        int64_t timeout_ns)
 {
+    cor__fixed_apply(sqe);
     if (timeout_ns < 0 && fd_direct(fd))
         return cor__io_wait_now(op, sqe);
     return cor__io_wait(op, sqe, timeout_ns);
@@ -220,6 +221,7 @@ int cor_close(int fd)
     struct cor__op op;
     struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_close", false);
     fd_kind_set(fd, KIND_UNKNOWN);
+    cor__fixed_del(fd); /* a registered server connection: slot freed */
     io_uring_prep_close(sqe, fd);
     return cor__io_wait(&op, sqe, -1);
 }

@@ -37,6 +37,23 @@ int cor__io_wait(struct cor__op *op, struct io_uring_sqe *sqe,
  */
 int cor__io_wait_now(struct cor__op *op, struct io_uring_sqe *sqe);
 
+/*
+ * Registered files (fixed.c).  cor__fixed_add registers fd in the calling
+ * task's loop table (0, or -ENOSPC when there is no table or no free slot,
+ * or the registration's error); cor__fixed_del takes it out (on the loop
+ * thread, before the fd is closed).  cor__fixed_apply turns a prepared
+ * SQE's plain fd into its registered slot when this loop has one.
+ */
+int cor__fixed_add(int fd);
+void cor__fixed_del(int fd);
+void cor__fixed_apply_slow(struct cor_loop *l, struct io_uring_sqe *sqe);
+static inline void cor__fixed_apply(struct io_uring_sqe *sqe)
+{
+    struct cor_loop *l = cor__tls_loop;
+    if (l->user[COR__SLOT_FIXED])
+        cor__fixed_apply_slow(l, sqe);
+}
+
 /* Ignore SIGPIPE once per process if it is at its default disposition. */
 void cor__io_sigpipe_once(void);
 

@@ -200,6 +200,7 @@ ssize_t cor_recv_timeout(int fd, void *buf, size_t len, int flags,
         cor__io_begin(&op, "cor_recv", timeout_ns >= 0);
     io_uring_prep_recv(sqe, fd, buf, len > COR__IO_MAX ? COR__IO_MAX : len,
                        flags);
+    cor__fixed_apply(sqe);
     return cor__io_wait(&op, sqe, timeout_ns);
 }
 
@@ -223,6 +224,7 @@ ssize_t cor_send(int fd, const void *buf, size_t len, int flags)
         io_uring_prep_send(sqe, fd, p + done,
                            n > COR__IO_MAX ? COR__IO_MAX : n,
                            flags | MSG_NOSIGNAL);
+        cor__fixed_apply(sqe);
         int rc = cor__io_wait(&op, sqe, -1);
         if (rc < 0)
             return done ? (ssize_t)done : rc;
@@ -240,6 +242,7 @@ int cor_shutdown(int fd, int how)
     struct cor__op op;
     struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_shutdown", false);
     io_uring_prep_shutdown(sqe, fd, how);
+    cor__fixed_apply(sqe);
     return cor__io_wait(&op, sqe, -1);
 }
 
@@ -283,6 +286,7 @@ static ssize_t msg_op(int fd, void *buf, size_t len, int flags,
         io_uring_prep_sendmsg(sqe, fd, &mh, (unsigned)(flags | MSG_NOSIGNAL));
     else
         io_uring_prep_recvmsg(sqe, fd, &mh, (unsigned)flags);
+    cor__fixed_apply(sqe);
     int rc = cor__io_wait(&op, sqe, -1);
     if (rc >= 0 && !send && addr)
         *addrlen = mh.msg_namelen;

@@ -25,7 +25,7 @@ void cor__recv_stream_geometry(unsigned entries, unsigned bufsize)
     ring_bufsize = bufsize;
 }
 
-/* One per loop, in loop->user[0], made by its first stream and kept until
+/* One per loop, in loop->user[COR__SLOT_BUFRING], made by its first stream and kept until
  * the loop is freed (streams come and go with connections: registering a
  * ring per connection would cost more than the reads it saves). */
 struct bufring {
@@ -75,7 +75,7 @@ static void ring_fini(struct cor__loop_slot *slot)
 
 static struct bufring *ring_get(struct cor_loop *l)
 {
-    struct bufring *r = l->user[0];
+    struct bufring *r = l->user[COR__SLOT_BUFRING];
     if (r)
         return r;
     r = calloc(1, sizeof *r);
@@ -105,7 +105,7 @@ static struct bufring *ring_get(struct cor_loop *l)
                               io_uring_buf_ring_mask(r->entries), (int)i);
     io_uring_buf_ring_advance(r->br, (int)r->entries);
     r->slot.fini = ring_fini;
-    l->user[0] = r;
+    l->user[COR__SLOT_BUFRING] = r;
     return r;
 fail:
     if (m != MAP_FAILED)
@@ -191,6 +191,7 @@ static void arm(struct cor_recv_stream *s)
     io_uring_prep_recv_multishot(sqe, s->fd, NULL, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = BGID;
+    cor__fixed_apply(sqe);
     s->armed = true;
     s->op.cancelling = false;
     cor__op_submit(s->loop, &s->op, sqe);

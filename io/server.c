@@ -48,9 +48,15 @@ static void *conn_main(void *p)
 {
     struct conn_start c = *(struct conn_start *)p;
     free(p);
+    /* In the loop's registered-file table while the handler runs (fixed.c);
+     * without a slot the handler's io takes the plain fd. */
+    cor__fixed_add(c.fd);
     void *r = c.fn(c.fd, c.arg);
-    /* A plain close: it never blocks for a socket without SO_LINGER, and
-     * it must happen even when the handler was cancelled. */
+    /* Out of the table first (the fd number may be reused once closed);
+     * the socket's last reference goes with that update, at the next
+     * submit.  A plain close: it never blocks for a socket without
+     * SO_LINGER, and it must happen even when the handler was cancelled. */
+    cor__fixed_del(c.fd);
     close(c.fd);
     return r;
 }

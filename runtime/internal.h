@@ -356,9 +356,12 @@ struct cor_loop {
     bool futures_cancelled;
     bool recheck;                /* a task ended: check stop() before waiting */
     cor_loop_stats stats;
-    void *user[4];               /* per-area slots: io, executor, ...;
+    void *user[4];               /* per-area slots (COR__SLOT_*);
                                     NULL or a struct cor__loop_slot * */
 };
+
+/* Who owns which of a loop's user[] slots. */
+enum { COR__SLOT_BUFRING = 0, COR__SLOT_FIXED = 1 };
 
 /* What a loop's user[] slot points at (first member of the area's record):
  * fini frees the record when the loop is freed, after its ring is closed,
@@ -367,7 +370,8 @@ struct cor__loop_slot {
     void (*fini)(struct cor__loop_slot *slot);
 };
 
-extern __thread struct cor_loop *cor__tls_loop;
+extern __thread struct cor_loop *cor__tls_loop
+    __attribute__((tls_model("initial-exec")));
 
 /* A free SQE, flushing the SQ to the kernel first if it is full. */
 struct io_uring_sqe *cor__sqe(struct cor_loop *l);

@@ -24,7 +24,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-__thread struct cor_loop *cor__tls_loop;
+__thread struct cor_loop *cor__tls_loop __attribute__((tls_model("initial-exec")));
 
 /* Busy loops skip the kernel this many iterations at most (see phase 5). */
 #define BUSY_ENTER_EVERY 32

@@ -3,12 +3,14 @@
  * test_io_server.c - the per-loop server helper: echo round trips, stop
  * while idle, and 10k concurrent loopback connections (clients in a child
  * process, each side has its own fd limit) served and closed with no fd
- * leaked.
+ * leaked; connection sockets in the loop's registered-file table while
+ * their handler runs, out of it (and closed) after.
  */
 #include "harness.h"
 #include "internal.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +33,22 @@ static int count_fds(void)
 /* Handlers alive, and a future resolved when the last one of the expected
  * number ends (one loop: no atomics needed). */
 static int live, ended, expect;
+static size_t peak_fixed;
 static cor_future *all_ended;
+
+static size_t fixed_now(void)
+{
+    cor_loop_stats st;
+    cor_loop_stats_get(&st);
+    return st.fixed_files;
+}
 
 static void *echo(int fd, void *arg)
 {
     (void)arg;
     live++;
+    if (fixed_now() > peak_fixed)
+        peak_fixed = fixed_now();
     char buf[512];
     ssize_t n;
     while ((n = cor_recv(fd, buf, sizeof buf, 0)) > 0)
@@ -164,6 +176,9 @@ static void *server_main(void *arg)
     cor_future_await(all_ended, NULL);
     rec("accepted=%llu live=%d",
         (unsigned long long)cor_server_accepted(s), live);
+    /* 4096 registered slots per loop: the connections past them were
+     * served through their plain fd. */
+    rec("peak_fixed=%zu now=%zu", peak_fixed, fixed_now());
     cor_server_stop(s);
     cor_future_release(all_ended);
     all_ended = NULL;
@@ -197,6 +212,7 @@ static void test_10k_connections(void **state)
     close(portpipe[0]);
     int before = count_fds();
     live = ended = 0;
+    peak_fixed = 0;
     assert_int_equal(h_run(server_main, NULL, 1), 0);
     close(portpipe[1]);
     int st = 0;
@@ -204,8 +220,70 @@ static void test_10k_connections(void **state)
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
     assert_string_equal(rec_text(), "start=0\n"
-                                    "accepted=10000 live=0\n");
+                                    "accepted=10000 live=0\n"
+                                    "peak_fixed=4096 now=0\n");
     assert_int_equal(count_fds(), before - 1); /* minus the pipe's end */
+}
+
+/* ------------------------------------------------ registered files ------ */
+
+/*
+ * The handler's io goes through the registered file, not through the fd
+ * number: once the number names /dev/null (dup2 over it) the handler still
+ * talks to its peer, and the socket, whose last reference is the table's,
+ * is closed when the handler returns (the client reads EOF).
+ */
+static void *swapped(int fd, void *arg)
+{
+    (void)arg;
+    rec("handler fixed=%zu", fixed_now());
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    dup2(null, fd);
+    close(null);
+    char buf[16];
+    ssize_t n = cor_recv(fd, buf, sizeof buf, 0);
+    rec("handler recv=%zd", n);
+    if (n > 0)
+        rec("handler send=%zd", cor_send(fd, buf, (size_t)n, 0));
+    cor_future_set_result(all_ended, NULL);
+    return NULL;
+}
+
+static void *fixed_main(void *arg)
+{
+    (void)arg;
+    cor_server *s;
+    cor_future_create(&all_ended);
+    rec("start=%d", cor_server_start(&s, "127.0.0.1", 0, swapped, NULL, NULL));
+    int fd = cor_tcp_connect("127.0.0.1", cor_server_port(s), -1);
+    char buf[16] = {0}, tail[16];
+    ssize_t s1 = cor_send(fd, "ping", 4, 0);
+    ssize_t r1 = cor_recv(fd, buf, sizeof buf - 1, 0);
+    /* EOF, not a wait: the server's end went with its table slot. */
+    ssize_t r2 = cor_recv_timeout(fd, tail, sizeof tail, 0, 5000000000LL);
+    cor_future_await(all_ended, NULL);
+    cor_sleep(0); /* the handler's task ends after resolving the future */
+    rec("client send=%zd recv=%zd %s eof=%zd", s1, r1, buf, r2);
+    rec("fixed after=%zu", fixed_now());
+    cor_close(fd);
+    cor_server_stop(s);
+    cor_future_release(all_ended);
+    all_ended = NULL;
+    return NULL;
+}
+
+static void test_registered_files(void **state)
+{
+    (void)state;
+    int before = count_fds();
+    assert_int_equal(h_run(fixed_main, NULL, 1), 0);
+    assert_string_equal(rec_text(), "start=0\n"
+                                    "handler fixed=1\n"
+                                    "handler recv=4\n"
+                                    "handler send=4\n"
+                                    "client send=4 recv=4 ping eof=0\n"
+                                    "fixed after=0\n");
+    assert_int_equal(count_fds(), before);
 }
 
 int main(void)
@@ -214,6 +292,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_server_echo, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_10k_connections, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_registered_files, h_setup,
                                         h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -72,6 +72,8 @@ typedef struct cor_loop_stats {
     size_t stacks_guarded; /* stacks allocated with a guard page */
     size_t stacks_canary;  /* stacks allocated without one (canary only) */
     unsigned ring_flags;   /* io_uring setup flags in effect */
+    size_t fixed_files;    /* server connections in the ring's registered-file
+                              table now (docs/api-io.md) */
 } cor_loop_stats;
 COR_API int cor_loop_stats_get(cor_loop_stats *st);
 

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fixed.c - the server's connection sockets in the ring's registered-file
+ * table.  An operation on a plain fd makes the kernel look the file up and
+ * take a reference on it (fget/fput, two atomics on the file); on a
+ * registered file it indexes a table instead.  A keep-alive connection does
+ * thousands of sends, so each loop registers its server connections for as
+ * long as their handler runs: cor__fixed_add when the connection task starts,
+ * cor__fixed_del before the server closes the fd.
+ *
+ * The handler still gets a plain fd (setsockopt, getpeername and the rest
+ * keep working); the io calls of that loop translate it (cor__fixed_apply).
+ * The table is per loop: the same fd used from another loop takes the plain
+ * path.  Registration is an IORING_OP_FILES_UPDATE on the ring (no syscall
+ * of its own); removal is one too, submitted with the next batch, so the
+ * socket's last reference goes (and its FIN leaves) at that submit.  When the
+ * kernel refuses a table, or it is full, connections use their plain fd.
+ */
+#include "io_internal.h"
+
+#include <stdlib.h>
+#include <sys/resource.h>
+
+/* Registered slots per loop (a sparse table: 8 bytes per slot in the
+ * kernel until used); further connections take the plain path. */
+#define FIXED_SLOTS 4096u
+
+struct fixed {
+    struct cor__loop_slot slot; /* first: the loop frees us */
+    int *slot_of;               /* by fd: slot + 1, or 0 */
+    unsigned nfds;              /* entries in slot_of */
+    unsigned *free;             /* free slots, a stack */
+    unsigned nfree, nslots;
+};
+
+static void fixed_fini(struct cor__loop_slot *slot)
+{
+    struct fixed *f = cor__container_of(slot, struct fixed, slot);
+    free(f->slot_of);
+    free(f->free);
+    free(f);
+}
+
+/* The loop's table, made on first use; NULL if the kernel refused one
+ * (remembered: l->user holds a table with no slots then). */
+static struct fixed *fixed_get(struct cor_loop *l)
+{
+    struct fixed *f = l->user[COR__SLOT_FIXED];
+    if (f)
+        return f->nslots ? f : NULL;
+    f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->slot.fini = fixed_fini;
+    l->user[COR__SLOT_FIXED] = f;
+    /* The kernel refuses a table larger than RLIMIT_NOFILE. */
+    unsigned n = FIXED_SLOTS;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n)
+        n = (unsigned)rl.rlim_cur;
+    f->free = malloc(n * sizeof *f->free);
+    if (!f->free || io_uring_register_files_sparse(&l->ring, n) < 0) {
+        free(f->free);
+        f->free = NULL;
+        return NULL;
+    }
+    for (unsigned i = 0; i < n; i++)
+        f->free[i] = n - 1 - i; /* slot 0 on top */
+    f->nfree = f->nslots = n;
+    return f;
+}
+
+static bool map_fit(struct fixed *f, int fd)
+{
+    if ((unsigned)fd < f->nfds)
+        return true;
+    unsigned n = f->nfds ? f->nfds : 256;
+    while (n <= (unsigned)fd)
+        n *= 2;
+    int *m = realloc(f->slot_of, n * sizeof *m);
+    if (!m)
+        return false;
+    for (unsigned i = f->nfds; i < n; i++)
+        m[i] = 0;
+    f->slot_of = m;
+    f->nfds = n;
+    return true;
+}
+
+int cor__fixed_add(int fd)
+{
+    struct cor_loop *l = cor__need_task("cor__fixed_add")->fut.loop;
+    struct fixed *f = fixed_get(l);
+    if (!f || fd < 0 || !f->nfree || !map_fit(f, fd))
+        return -ENOSPC;
+    if (f->slot_of[fd])
+        return -EEXIST;
+    unsigned slot = f->free[--f->nfree];
+    int fds[1] = {fd}; /* read by the kernel at submit: we wait below */
+    struct cor__op op;
+    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor__fixed_add", false);
+    io_uring_prep_files_update(sqe, fds, 1, (int)slot);
+    int rc = cor__io_wait(&op, sqe, -1);
+    if (rc != 1) {
+        f->free[f->nfree++] = slot;
+        return rc < 0 ? rc : -EIO;
+    }
+    f->slot_of[fd] = (int)slot + 1;
+    l->stats.fixed_files++;
+    return 0;
+}
+
+void cor__fixed_del(int fd)
+{
+    static int none = -1; /* read at the next submit, so not on a stack */
+    struct cor_loop *l = cor__tls_loop;
+    struct fixed *f = l ? l->user[COR__SLOT_FIXED] : NULL;
+    if (!f || fd < 0 || (unsigned)fd >= f->nfds || !f->slot_of[fd])
+        return;
+    unsigned slot = (unsigned)f->slot_of[fd] - 1;
+    f->slot_of[fd] = 0;
+    /* The update runs in submission order, before any later
+     * registration that reuses the slot. */
+    struct io_uring_sqe *sqe = cor__sqe(l);
+    io_uring_prep_files_update(sqe, &none, 1, (int)slot);
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data64(sqe, COR__UD_IGNORE);
+    l->unsubmitted++;
+    f->free[f->nfree++] = slot;
+    l->stats.fixed_files--;
+}
+
+void cor__fixed_apply_slow(struct cor_loop *l, struct io_uring_sqe *sqe)
+{
+    struct fixed *f = l->user[COR__SLOT_FIXED];
+    int fd = sqe->fd;
+    if (fd >= 0 && (unsigned)fd < f->nfds && f->slot_of[fd]) {
+        sqe->fd = f->slot_of[fd] - 1;
+        sqe->flags |= IOSQE_FIXED_FILE;
+    }
+}
