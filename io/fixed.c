@@ -25,17 +25,9 @@
  * kernel until used); further connections take the plain path. */
 #define FIXED_SLOTS 4096u
 
-struct fixed {
-    struct cor__loop_slot slot; /* first: the loop frees us */
-    int *slot_of;               /* by fd: slot + 1, or 0 */
-    unsigned nfds;              /* entries in slot_of */
-    unsigned *free;             /* free slots, a stack */
-    unsigned nfree, nslots;
-};
-
 static void fixed_fini(struct cor__loop_slot *slot)
 {
-    struct fixed *f = cor__container_of(slot, struct fixed, slot);
+    struct cor__fixed *f = cor__container_of(slot, struct cor__fixed, slot);
     free(f->slot_of);
     free(f->free);
     free(f);
@@ -43,9 +35,9 @@ static void fixed_fini(struct cor__loop_slot *slot)
 
 /* The loop's table, made on first use; NULL if the kernel refused one
  * (remembered: l->user holds a table with no slots then). */
-static struct fixed *fixed_get(struct cor_loop *l)
+static struct cor__fixed *fixed_get(struct cor_loop *l)
 {
-    struct fixed *f = l->user[COR__SLOT_FIXED];
+    struct cor__fixed *f = l->user[COR__SLOT_FIXED];
     if (f)
         return f->nslots ? f : NULL;
     f = calloc(1, sizeof *f);
@@ -70,7 +62,7 @@ static struct fixed *fixed_get(struct cor_loop *l)
     return f;
 }
 
-static bool map_fit(struct fixed *f, int fd)
+static bool map_fit(struct cor__fixed *f, int fd)
 {
     if ((unsigned)fd < f->nfds)
         return true;
@@ -90,7 +82,7 @@ static bool map_fit(struct fixed *f, int fd)
 int cor__fixed_add(int fd)
 {
     struct cor_loop *l = cor__need_task("cor__fixed_add")->fut.loop;
-    struct fixed *f = fixed_get(l);
+    struct cor__fixed *f = fixed_get(l);
     if (!f || fd < 0 || !f->nfree || !map_fit(f, fd))
         return -ENOSPC;
     if (f->slot_of[fd])
@@ -114,7 +106,7 @@ void cor__fixed_del(int fd)
 {
     static int none = -1; /* read at the next submit, so not on a stack */
     struct cor_loop *l = cor__tls_loop;
-    struct fixed *f = l ? l->user[COR__SLOT_FIXED] : NULL;
+    struct cor__fixed *f = l ? l->user[COR__SLOT_FIXED] : NULL;
     if (!f || fd < 0 || (unsigned)fd >= f->nfds || !f->slot_of[fd])
         return;
     unsigned slot = (unsigned)f->slot_of[fd] - 1;
@@ -128,14 +120,4 @@ void cor__fixed_del(int fd)
     l->unsubmitted++;
     f->free[f->nfree++] = slot;
     l->stats.fixed_files--;
-}
-
-void cor__fixed_apply_slow(struct cor_loop *l, struct io_uring_sqe *sqe)
-{
-    struct fixed *f = l->user[COR__SLOT_FIXED];
-    int fd = sqe->fd;
-    if (fd >= 0 && (unsigned)fd < f->nfds && f->slot_of[fd]) {
-        sqe->fd = f->slot_of[fd] - 1;
-        sqe->flags |= IOSQE_FIXED_FILE;
-    }
 }

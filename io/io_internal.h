@@ -44,14 +44,23 @@ int cor__io_wait_now(struct cor__op *op, struct io_uring_sqe *sqe);
  * thread, before the fd is closed).  cor__fixed_apply turns a prepared
  * SQE's plain fd into its registered slot when this loop has one.
  */
+struct cor__fixed {
+    struct cor__loop_slot slot; /* first: the loop frees us */
+    int *slot_of;               /* by fd: slot + 1, or 0 */
+    unsigned nfds;              /* entries in slot_of */
+    unsigned *free;             /* free slots, a stack */
+    unsigned nfree, nslots;
+};
 int cor__fixed_add(int fd);
 void cor__fixed_del(int fd);
-void cor__fixed_apply_slow(struct cor_loop *l, struct io_uring_sqe *sqe);
 static inline void cor__fixed_apply(struct io_uring_sqe *sqe)
 {
-    struct cor_loop *l = cor__tls_loop;
-    if (l->user[COR__SLOT_FIXED])
-        cor__fixed_apply_slow(l, sqe);
+    const struct cor__fixed *f = cor__tls_loop->user[COR__SLOT_FIXED];
+    unsigned fd = (unsigned)sqe->fd;
+    if (f && fd < f->nfds && f->slot_of[fd]) {
+        sqe->fd = f->slot_of[fd] - 1;
+        sqe->flags |= IOSQE_FIXED_FILE;
+    }
 }
 
 /* Ignore SIGPIPE once per process if it is at its default disposition. */
