@@ -319,6 +319,7 @@ struct cor_loop {
     struct cor_runtime *rt;
     pthread_t thread;
     bool ring_ok;
+    bool ring_registered;        /* in its thread's registered-ring table */
 
     /* the scheduler context (the loop thread's own stack) */
     void *sched_sp;
@@ -388,6 +389,10 @@ void cor__op_submit(struct cor_loop *l, struct cor__op *op,
                     struct io_uring_sqe *sqe);
 
 int cor__loop_init(struct cor_loop *l, struct cor_runtime *rt, int index);
+/* The loop's thread will not enter its ring again: take the ring out of
+ * that thread's registered-ring table (the table is per thread, and
+ * cor__loop_fini may run on another one). */
+void cor__loop_leave_thread(struct cor_loop *l);
 void cor__loop_fini(struct cor_loop *l);
 /* Run the messages in l's inbox now; returns how many ran. */
 size_t cor__loop_drain(struct cor_loop *l);

@@ -165,6 +165,9 @@ int cor__loop_init(struct cor_loop *l, struct cor_runtime *rt, int index)
     if (rc < 0)
         goto fail_stacks;
     l->ring_ok = true;
+    /* The ring in this thread's registered-ring table: io_uring_enter then
+     * skips the fd lookup (best effort; cor__loop_leave_thread undoes it). */
+    l->ring_registered = io_uring_register_ring_fd(&l->ring) == 1;
     l->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (l->efd < 0) {
         rc = -errno;
@@ -188,6 +191,13 @@ fail_stacks:
 fail_timers:
     cor__timers_fini(&l->timers);
     return rc;
+}
+
+void cor__loop_leave_thread(struct cor_loop *l)
+{
+    if (l->ring_registered)
+        io_uring_unregister_ring_fd(&l->ring);
+    l->ring_registered = false;
 }
 
 /*

@@ -116,6 +116,7 @@ static void *loop_thread(void *p)
     if (rc < 0)
         return NULL;
     cor__loop_run(l, loop_done);
+    cor__loop_leave_thread(l);
     /* The loop itself is freed by cor_run once every loop has stopped. */
     cor__stack_thread_fini();
     cor__tls_loop = NULL;
@@ -146,6 +147,7 @@ static void drain_inboxes(struct cor_loop **loops, int n)
 static void quiesce_and_free(struct cor_loop **loops, int n)
 {
     drain_inboxes(loops, n);
+    cor__loop_leave_thread(loops[0]); /* ours: loop 0 ran on this thread */
     for (int i = 0; i < n; i++)
         cor__loop_fini(loops[i]);
     cor__tls_loop = NULL;

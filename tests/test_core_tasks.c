@@ -6,6 +6,7 @@
  * 26, 27.
  */
 #include "harness.h"
+#include "internal.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -433,6 +434,31 @@ static void default_pinning(void **state)
     assert_null(strstr(rec_text(), "cpus=1\n"));
 }
 
+static void *ring_registration(void *arg)
+{
+    (void)arg;
+    rec("%d", cor__tls_loop->ring_registered);
+    if (cor_loop_index() == 0 && cor_loop_count() > 1) {
+        cor_task *t = cor_spawn_on(1, ring_registration, NULL);
+        cor_await(t, NULL);
+        cor_task_release(t);
+    }
+    return NULL;
+}
+
+/* Each loop's ring is in its thread's registered-ring table (16 entries
+ * per thread), and leaves it when the loop is done: forty runs on this
+ * thread all get an entry. */
+static void ring_registered_each_run(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(h_run(ring_registration, NULL, 1 + i % 2), 0);
+    const char *t = rec_text();
+    assert_int_equal(strlen(t), 60 * 2);
+    assert_null(strchr(t, '0'));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -455,6 +481,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(run_returns_main_result, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(default_pinning, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(ring_registered_each_run, h_setup,
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
