@@ -5,6 +5,12 @@
  * spawning a handler task per connection from the completion callback.
  * The accept op lives in the acceptor's frame; the acceptor ends only after
  * the op's final completion (a cancel waits for it, invariant 3).
+ *
+ * A server its owner never stopped is not leaked: each loop keeps a list of
+ * the servers started on it, and when cor_run frees the loop (every loop has
+ * stopped) it closes the listeners still open -- those of acceptors that
+ * never ran, cancelled by the shutdown before their first run -- and frees
+ * the record.
  */
 #include "io_internal.h"
 
@@ -26,6 +32,8 @@ struct acceptor {
 };
 
 struct cor_server {
+    struct cor_server *next, *prev; /* in reg's list */
+    struct server_reg *reg;         /* the loop it was started on */
     cor_conn_fn *fn;
     void *arg;
     bool nodelay;
@@ -36,6 +44,39 @@ struct cor_server {
     cor_task **tasks;
     struct acceptor *acc;
 };
+
+/* The servers started on one loop and not stopped (in its user slot). */
+struct server_reg {
+    struct cor__loop_slot slot; /* first: the loop frees us */
+    pthread_mutex_t mu;         /* cor_server_stop may run on another loop */
+    struct cor_server *head;
+};
+
+static void server_release(struct cor_server *s);
+
+/* The loop is freed, every loop has stopped: what was never stopped goes. */
+static void reg_fini(struct cor__loop_slot *slot)
+{
+    struct server_reg *r = cor__container_of(slot, struct server_reg, slot);
+    while (r->head) {
+        struct cor_server *s = r->head;
+        r->head = s->next;
+        server_release(s);
+    }
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+static struct server_reg *reg_get(struct cor_loop *l)
+{
+    struct server_reg *r = l->user[COR__SLOT_SERVERS];
+    if (r || !(r = calloc(1, sizeof *r)))
+        return r;
+    pthread_mutex_init(&r->mu, NULL);
+    r->slot.fini = reg_fini;
+    l->user[COR__SLOT_SERVERS] = r;
+    return r;
+}
 
 /* What a handler task needs; freed as soon as the task starts. */
 struct conn_start {
@@ -182,7 +223,8 @@ static void *acceptor_main(void *p)
     return r;
 }
 
-static void server_free(struct cor_server *s)
+/* Close the listeners still open (acceptors that never ran) and free. */
+static void server_release(struct cor_server *s)
 {
     for (int i = 0; i < s->nloops; i++)
         if (s->acc[i].lfd >= 0)
@@ -192,11 +234,27 @@ static void server_free(struct cor_server *s)
     free(s);
 }
 
+static void server_free(struct cor_server *s)
+{
+    struct server_reg *r = s->reg;
+    if (r) {
+        pthread_mutex_lock(&r->mu);
+        if (s->prev)
+            s->prev->next = s->next;
+        else
+            r->head = s->next;
+        if (s->next)
+            s->next->prev = s->prev;
+        pthread_mutex_unlock(&r->mu);
+    }
+    server_release(s);
+}
+
 int cor_server_start(cor_server **out, const char *host, int port,
                      cor_conn_fn *handler, void *arg,
                      const cor_server_opts *opts)
 {
-    cor__need_task("cor_server_start");
+    struct cor_loop *l = cor__need_task("cor_server_start")->fut.loop;
     cor_server_opts o = opts ? *opts : (cor_server_opts){0};
     int nloops = o.loops ? o.loops : cor_loop_count();
     if (!out || !handler || nloops < 0 || nloops > cor_loop_count() ||
@@ -239,6 +297,16 @@ int cor_server_start(cor_server **out, const char *host, int port,
             return rc;
         }
         s->nstarted++;
+    }
+    struct server_reg *r = reg_get(l);
+    if (r) { /* else (no memory) only cor_server_stop frees s */
+        pthread_mutex_lock(&r->mu);
+        s->reg = r;
+        s->next = r->head;
+        if (r->head)
+            r->head->prev = s;
+        r->head = s;
+        pthread_mutex_unlock(&r->mu);
     }
     *out = s;
     return 0;

@@ -3,7 +3,8 @@
  * test_io_server_loops.c - the server on two loops: clients on a plain
  * thread (blocking sockets) are served by both loops' listeners, counted
  * per loop with atomics; after cor_server_stop the port refuses; and when
- * nobody calls cor_server_stop, the listeners still close at cor_run's end.
+ * nobody calls cor_server_stop, the listeners still close at cor_run's end
+ * (also those of acceptors that never ran) and the record is freed.
  */
 #include "child.h"
 #include "harness.h"
@@ -116,10 +117,9 @@ static void test_two_loops(void **state)
                                     "after stop=-111\n");
 }
 
-/* cor_run's end without cor_server_stop: in a child, since the server's
- * record is then never freed (cor_server_stop frees it).  One connection is
- * served first, so the acceptor has started (an acceptor cancelled before
- * it ever ran does not close its listener: docs/api-io.md). */
+/* cor_run's end without cor_server_stop, in a child: the port refuses once
+ * cor_run returned.  One connection is served first, so the acceptor has
+ * started and closes its own listener. */
 static void *forgot_main(void *arg)
 {
     (void)arg;
@@ -155,12 +155,40 @@ static void test_forgot_stop(void **state)
     assert_int_equal(WEXITSTATUS(r.status), 0);
 }
 
+/* Main returns right after cor_server_start (arg NULL: the acceptors are
+ * cancelled by the shutdown before their first run, so they never close
+ * their listeners themselves) or once they have run: either way both
+ * loops' listeners are closed when cor_run returns, and the record is freed
+ * (the ASan build's leak check). */
+static void *left_running(void *arg)
+{
+    cor_server *s;
+    cor_server_opts o = {.loops = 2};
+    rec("start=%d", cor_server_start(&s, "127.0.0.1", 0, echo_once, NULL, &o));
+    port = cor_server_port(s);
+    if (arg)
+        cor_sleep(0.01);
+    return NULL;
+}
+
+static void test_never_stopped(void **state)
+{
+    (void)state;
+    assert_int_equal(h_run(left_running, NULL, 2), 0);
+    assert_int_equal(plain_connect(port), -ECONNREFUSED);
+    assert_int_equal(h_run(left_running, "ran", 2), 0);
+    assert_int_equal(plain_connect(port), -ECONNREFUSED);
+    assert_string_equal(rec_text(), "start=0\nstart=0\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_two_loops, h_setup,
                                         h_teardown),
         cmocka_unit_test(test_forgot_stop),
+        cmocka_unit_test_setup_teardown(test_never_stopped, h_setup,
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -295,8 +295,9 @@ typedef struct cor_server cor_server;
  * (multishot accept: one armed accept per listener).  Returns 0 and *out, or
  * -EINVAL (bad options), -ENOMEM, or the -errno of socket/bind/listen, or of
  * spawning on another loop.  Never suspends.  Lifetime: stop it with
- * cor_server_stop (the handlers already running are not cancelled).
- * Thread: a task.
+ * cor_server_stop (the handlers already running are not cancelled); one
+ * never stopped has its listeners closed and *out freed when cor_run
+ * returns.  Thread: a task.
  */
 COR_API int cor_server_start(cor_server **out, const char *host, int port,
                              cor_conn_fn *handler, void *arg,
