@@ -39,9 +39,10 @@ int cor__io_wait_now(struct cor__op *op, struct io_uring_sqe *sqe);
 
 /*
  * Registered files (fixed.c).  cor__fixed_add registers fd in the calling
- * task's loop table (0, or -ENOSPC when there is no table or no free slot,
- * or the registration's error); cor__fixed_del takes it out (on the loop
- * thread, before the fd is closed).  cor__fixed_apply turns a prepared
+ * task's loop table (0; -ENOSPC when there is no table or no free slot,
+ * -EEXIST when fd is registered already, or the registration's error; it
+ * suspends); cor__fixed_del takes it out (on the loop thread, before the fd
+ * is closed; never suspends).  cor__fixed_apply turns a prepared
  * SQE's plain fd into its registered slot when this loop has one.
  */
 struct cor__fixed {

@@ -24,7 +24,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-__thread struct cor_loop *cor__tls_loop __attribute__((tls_model("initial-exec")));
+/* initial-exec: read on every suspension and io call, and the shared
+ * library's default TLS model would make each read a __tls_get_addr call. */
+__thread struct cor_loop *cor__tls_loop
+    __attribute__((tls_model("initial-exec")));
 
 /* Busy loops skip the kernel this many iterations at most (see phase 5). */
 #define BUSY_ENTER_EVERY 32
