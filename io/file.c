@@ -221,7 +221,7 @@ int cor_close(int fd)
     struct cor__op op;
     struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_close", false);
     fd_kind_set(fd, KIND_UNKNOWN);
-    cor__fixed_del(fd); /* a registered server connection: slot freed */
+    cor__fixed_forget(fd); /* a server connection: no longer the server's */
     io_uring_prep_close(sqe, fd);
     return cor__io_wait(&op, sqe, -1);
 }

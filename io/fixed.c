@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fixed.c - the server's connection sockets in the ring's registered-file
- * table.  An operation on a plain fd makes the kernel look the file up and
+ * fixed.c - the server's connection fds on their loop: who owns each one,
+ * and its socket in the ring's registered-file table.  An operation on a plain fd makes the kernel look the file up and
  * take a reference on it (fget/fput, two atomics on the file); on a
  * registered file it indexes a table instead.  A keep-alive connection does
  * thousands of sends, so each loop registers its server connections for as
@@ -15,6 +15,11 @@
  * of its own); removal is one too, submitted with the next batch, so the
  * socket's last reference goes (and its FIN leaves) at that submit.  When the
  * kernel refuses a table, or it is full, connections use their plain fd.
+ *
+ * Ownership is what lets the server close a connection's fd safely: a
+ * handler that ends its connection with cor_close gives the number back
+ * (another connection, or a file, may get it at once), and the server must
+ * then not close that number again when the handler returns.
  */
 #include "io_internal.h"
 
@@ -28,37 +33,39 @@
 static void fixed_fini(struct cor__loop_slot *slot)
 {
     struct cor__fixed *f = cor__container_of(slot, struct cor__fixed, slot);
-    free(f->slot_of);
+    free(f->fds);
     free(f->free);
     free(f);
 }
 
-/* The loop's table, made on first use; NULL if the kernel refused one
- * (remembered: l->user holds a table with no slots then). */
-static struct cor__fixed *fixed_get(struct cor_loop *l)
+/* The kernel's table, once per loop; nslots stays 0 if it is refused. */
+static void table_setup(struct cor_loop *l, struct cor__fixed *f)
 {
-    struct cor__fixed *f = l->user[COR__SLOT_FIXED];
-    if (f)
-        return f->nslots ? f : NULL;
-    f = calloc(1, sizeof *f);
-    if (!f)
-        return NULL;
-    f->slot.fini = fixed_fini;
-    l->user[COR__SLOT_FIXED] = f;
     /* The kernel refuses a table larger than RLIMIT_NOFILE. */
     unsigned n = FIXED_SLOTS;
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n)
         n = (unsigned)rl.rlim_cur;
-    f->free = malloc(n * sizeof *f->free);
+    f->free = n ? malloc(n * sizeof *f->free) : NULL;
     if (!f->free || io_uring_register_files_sparse(&l->ring, n) < 0) {
         free(f->free);
         f->free = NULL;
-        return NULL;
+        return;
     }
     for (unsigned i = 0; i < n; i++)
         f->free[i] = n - 1 - i; /* slot 0 on top */
     f->nfree = f->nslots = n;
+}
+
+/* The loop's record, made on first use (NULL: no memory). */
+static struct cor__fixed *fixed_get(struct cor_loop *l)
+{
+    struct cor__fixed *f = l->user[COR__SLOT_FIXED];
+    if (f || !(f = calloc(1, sizeof *f)))
+        return f;
+    f->slot.fini = fixed_fini;
+    l->user[COR__SLOT_FIXED] = f;
+    table_setup(l, f);
     return f;
 }
 
@@ -69,48 +76,44 @@ static bool map_fit(struct cor__fixed *f, int fd)
     unsigned n = f->nfds ? f->nfds : 256;
     while (n <= (unsigned)fd)
         n *= 2;
-    int *m = realloc(f->slot_of, n * sizeof *m);
+    struct cor__fd_entry *m = realloc(f->fds, n * sizeof *m);
     if (!m)
         return false;
     for (unsigned i = f->nfds; i < n; i++)
-        m[i] = 0;
-    f->slot_of = m;
+        m[i] = (struct cor__fd_entry){0, NULL};
+    f->fds = m;
     f->nfds = n;
     return true;
 }
 
-int cor__fixed_add(int fd)
+/* Put fd in a free slot of the table (suspends); 0 when done. */
+static int slot_add(struct cor__fixed *f, int fd)
 {
-    struct cor_loop *l = cor__need_task("cor__fixed_add")->fut.loop;
-    struct cor__fixed *f = fixed_get(l);
-    if (!f || fd < 0 || !f->nfree || !map_fit(f, fd))
+    if (!f->nfree)
         return -ENOSPC;
-    if (f->slot_of[fd])
-        return -EEXIST;
     unsigned slot = f->free[--f->nfree];
     int fds[1] = {fd}; /* read by the kernel at submit: we wait below */
     struct cor__op op;
-    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor__fixed_add", false);
+    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor__conn_own", false);
     io_uring_prep_files_update(sqe, fds, 1, (int)slot);
     int rc = cor__io_wait(&op, sqe, -1);
     if (rc != 1) {
         f->free[f->nfree++] = slot;
         return rc < 0 ? rc : -EIO;
     }
-    f->slot_of[fd] = (int)slot + 1;
-    l->stats.fixed_files++;
+    f->fds[fd].slot1 = (int)slot + 1;
+    cor__tls_loop->stats.fixed_files++;
     return 0;
 }
 
-void cor__fixed_del(int fd)
+/* Empty fd's slot, if it has one (never suspends). */
+static void slot_del(struct cor_loop *l, struct cor__fixed *f, int fd)
 {
     static int none = -1; /* read at the next submit, so not on a stack */
-    struct cor_loop *l = cor__tls_loop;
-    struct cor__fixed *f = l ? l->user[COR__SLOT_FIXED] : NULL;
-    if (!f || fd < 0 || (unsigned)fd >= f->nfds || !f->slot_of[fd])
+    if (!f->fds[fd].slot1)
         return;
-    unsigned slot = (unsigned)f->slot_of[fd] - 1;
-    f->slot_of[fd] = 0;
+    unsigned slot = (unsigned)f->fds[fd].slot1 - 1;
+    f->fds[fd].slot1 = 0;
     /* The update runs in submission order, before any later
      * registration that reuses the slot. */
     struct io_uring_sqe *sqe = cor__sqe(l);
@@ -120,4 +123,38 @@ void cor__fixed_del(int fd)
     l->unsubmitted++;
     f->free[f->nfree++] = slot;
     l->stats.fixed_files--;
+}
+
+int cor__conn_own(int fd, const void *owner)
+{
+    struct cor_loop *l = cor__need_task("cor__conn_own")->fut.loop;
+    struct cor__fixed *f = fixed_get(l);
+    if (!f || fd < 0 || !map_fit(f, fd))
+        return -ENOMEM;
+    /* A number still marked here was given back by a raw close(2). */
+    slot_del(l, f, fd);
+    f->fds[fd].owner = owner;
+    slot_add(f, fd); /* no slot: the plain fd serves */
+    return 0;
+}
+
+bool cor__conn_disown(int fd, const void *owner)
+{
+    struct cor_loop *l = cor__tls_loop;
+    struct cor__fixed *f = l->user[COR__SLOT_FIXED];
+    if (!f || (unsigned)fd >= f->nfds || f->fds[fd].owner != owner)
+        return false;
+    slot_del(l, f, fd);
+    f->fds[fd].owner = NULL;
+    return true;
+}
+
+void cor__fixed_forget(int fd)
+{
+    struct cor_loop *l = cor__tls_loop;
+    struct cor__fixed *f = l ? l->user[COR__SLOT_FIXED] : NULL;
+    if (!f || fd < 0 || (unsigned)fd >= f->nfds)
+        return;
+    slot_del(l, f, fd);
+    f->fds[fd].owner = NULL;
 }

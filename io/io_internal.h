@@ -38,28 +38,37 @@ int cor__io_wait(struct cor__op *op, struct io_uring_sqe *sqe,
 int cor__io_wait_now(struct cor__op *op, struct io_uring_sqe *sqe);
 
 /*
- * Registered files (fixed.c).  cor__fixed_add registers fd in the calling
- * task's loop table (0; -ENOSPC when there is no table or no free slot,
- * -EEXIST when fd is registered already, or the registration's error; it
- * suspends); cor__fixed_del takes it out (on the loop thread, before the fd
- * is closed; never suspends).  cor__fixed_apply turns a prepared
- * SQE's plain fd into its registered slot when this loop has one.
+ * Server connections' fds, per loop (fixed.c).  cor__conn_own records that
+ * owner (a connection of a server) owns fd on the calling task's loop and
+ * puts the socket in the loop's registered-file table when there is a free
+ * slot (it suspends for that; 0, or -ENOMEM when not even the ownership
+ * could be recorded).  cor__conn_disown, when the connection ends, takes the
+ * fd out and returns true if the caller still owns it and must close it
+ * (false: cor_close closed it, and the number may be someone else's now).
+ * cor__fixed_forget is cor_close's part: an owned fd leaves the table and
+ * its owner.  cor__fixed_apply turns a prepared SQE's plain fd into its
+ * registered slot when this loop has one.
  */
+struct cor__fd_entry {
+    int slot1;         /* registered slot + 1, or 0 */
+    const void *owner; /* the connection that owns the fd, or NULL */
+};
 struct cor__fixed {
     struct cor__loop_slot slot; /* first: the loop frees us */
-    int *slot_of;               /* by fd: slot + 1, or 0 */
-    unsigned nfds;              /* entries in slot_of */
+    struct cor__fd_entry *fds;  /* by fd */
+    unsigned nfds;              /* entries in fds */
     unsigned *free;             /* free slots, a stack */
-    unsigned nfree, nslots;
+    unsigned nfree, nslots;     /* nslots 0: the kernel refused a table */
 };
-int cor__fixed_add(int fd);
-void cor__fixed_del(int fd);
+int cor__conn_own(int fd, const void *owner);
+bool cor__conn_disown(int fd, const void *owner);
+void cor__fixed_forget(int fd);
 static inline void cor__fixed_apply(struct io_uring_sqe *sqe)
 {
     const struct cor__fixed *f = cor__tls_loop->user[COR__SLOT_FIXED];
     unsigned fd = (unsigned)sqe->fd;
-    if (f && fd < f->nfds && f->slot_of[fd]) {
-        sqe->fd = f->slot_of[fd] - 1;
+    if (f && fd < f->nfds && f->fds[fd].slot1) {
+        sqe->fd = f->fds[fd].slot1 - 1;
         sqe->flags |= IOSQE_FIXED_FILE;
     }
 }

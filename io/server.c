@@ -89,16 +89,19 @@ static void *conn_main(void *p)
 {
     struct conn_start c = *(struct conn_start *)p;
     free(p);
-    /* In the loop's registered-file table while the handler runs (fixed.c);
-     * without a slot the handler's io takes the plain fd. */
-    cor__fixed_add(c.fd);
+    /* Owned by this connection, and in the loop's registered-file table
+     * while the handler runs (fixed.c); without a slot the handler's io
+     * takes the plain fd. */
+    bool owned = cor__conn_own(c.fd, &c) == 0;
     void *r = c.fn(c.fd, c.arg);
     /* Out of the table first (the fd number may be reused once closed);
      * the socket's last reference goes with that update, at the next
-     * submit.  A plain close: it never blocks for a socket without
-     * SO_LINGER, and it must happen even when the handler was cancelled. */
-    cor__fixed_del(c.fd);
-    close(c.fd);
+     * submit.  Not ours any more: the handler closed it with cor_close and
+     * the number may name someone else's file now.  A plain close: it never
+     * blocks for a socket without SO_LINGER, and it must happen even when
+     * the handler was cancelled. */
+    if (!owned || cor__conn_disown(c.fd, &c))
+        close(c.fd);
     return r;
 }
 

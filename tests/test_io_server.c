@@ -4,7 +4,8 @@
  * while idle, and 10k concurrent loopback connections (clients in a child
  * process, each side has its own fd limit) served and closed with no fd
  * leaked; connection sockets in the loop's registered-file table while
- * their handler runs, out of it (and closed) after.
+ * their handler runs, out of it (and closed) after; a handler that closes
+ * its connection with cor_close keeps the server off that fd number.
  */
 #include "harness.h"
 #include "internal.h"
@@ -227,6 +228,40 @@ static void test_10k_connections(void **state)
 
 /* ------------------------------------------------ registered files ------ */
 
+/* A one-loop server with handler h, and a client connected to it. */
+static cor_server *one_conn_start(cor_conn_fn *h, int *client)
+{
+    cor_server *s = NULL;
+    cor_future_create(&all_ended);
+    rec("start=%d", cor_server_start(&s, "127.0.0.1", 0, h, NULL, NULL));
+    *client = cor_tcp_connect("127.0.0.1", cor_server_port(s), -1);
+    return s;
+}
+
+/* Once the handler resolved all_ended: its task ends at the next turn. */
+static void one_conn_wait(void)
+{
+    cor_future_await(all_ended, NULL);
+    cor_sleep(0);
+}
+
+static void one_conn_stop(cor_server *s, int client)
+{
+    cor_close(client);
+    cor_server_stop(s);
+    cor_future_release(all_ended);
+    all_ended = NULL;
+}
+
+/* Run main on one loop: its lines, and no fd left behind. */
+static void run_one(cor_fn *main, const char *want)
+{
+    int before = count_fds();
+    assert_int_equal(h_run(main, NULL, 1), 0);
+    assert_string_equal(rec_text(), want);
+    assert_int_equal(count_fds(), before);
+}
+
 /*
  * The handler's io goes through the registered file, not through the fd
  * number: once the number names /dev/null (dup2 over it) the handler still
@@ -252,38 +287,87 @@ static void *swapped(int fd, void *arg)
 static void *fixed_main(void *arg)
 {
     (void)arg;
-    cor_server *s;
-    cor_future_create(&all_ended);
-    rec("start=%d", cor_server_start(&s, "127.0.0.1", 0, swapped, NULL, NULL));
-    int fd = cor_tcp_connect("127.0.0.1", cor_server_port(s), -1);
+    int fd;
+    cor_server *s = one_conn_start(swapped, &fd);
     char buf[16] = {0}, tail[16];
     ssize_t s1 = cor_send(fd, "ping", 4, 0);
     ssize_t r1 = cor_recv(fd, buf, sizeof buf - 1, 0);
     /* EOF, not a wait: the server's end went with its table slot. */
     ssize_t r2 = cor_recv_timeout(fd, tail, sizeof tail, 0, 5000000000LL);
-    cor_future_await(all_ended, NULL);
-    cor_sleep(0); /* the handler's task ends after resolving the future */
+    one_conn_wait();
     rec("client send=%zd recv=%zd %s eof=%zd", s1, r1, buf, r2);
     rec("fixed after=%zu", fixed_now());
-    cor_close(fd);
-    cor_server_stop(s);
-    cor_future_release(all_ended);
-    all_ended = NULL;
+    one_conn_stop(s, fd);
     return NULL;
 }
 
 static void test_registered_files(void **state)
 {
     (void)state;
-    int before = count_fds();
-    assert_int_equal(h_run(fixed_main, NULL, 1), 0);
-    assert_string_equal(rec_text(), "start=0\n"
-                                    "handler fixed=1\n"
-                                    "handler recv=4\n"
-                                    "handler send=4\n"
-                                    "client send=4 recv=4 ping eof=0\n"
-                                    "fixed after=0\n");
-    assert_int_equal(count_fds(), before);
+    run_one(fixed_main, "start=0\n"
+                        "handler fixed=1\n"
+                        "handler recv=4\n"
+                        "handler send=4\n"
+                        "client send=4 recv=4 ping eof=0\n"
+                        "fixed after=0\n");
+}
+
+/* ----------------------------------------------- handler closes ------ */
+
+/*
+ * The handler ends its connection with cor_close, and the fd number then
+ * names a pipe (dup2 onto it, as any open could): when the handler returns
+ * the server must not close that number again, or the pipe would go.
+ */
+static int reused_fd, pipe_w;
+
+static void *closes_itself(int fd, void *arg)
+{
+    (void)arg;
+    int rc = cor_close(fd);
+    rec("handler close=%d fixed=%zu", rc, fixed_now());
+    int p[2];
+    if (pipe(p) == 0) {
+        if (p[0] != fd) { /* the lowest free number is usually fd itself */
+            dup2(p[0], fd);
+            close(p[0]);
+        }
+        reused_fd = fd;
+        pipe_w = p[1];
+    }
+    cor_future_set_result(all_ended, NULL);
+    return NULL;
+}
+
+static void *closes_main(void *arg)
+{
+    (void)arg;
+    int fd;
+    cor_server *s = one_conn_start(closes_itself, &fd);
+    char buf[4];
+    ssize_t eof = cor_recv_timeout(fd, buf, sizeof buf, 0, 5000000000LL);
+    one_conn_wait();
+    rec("client eof=%zd", eof);
+    /* The number still names the pipe: a byte goes through. */
+    char c = 0;
+    bool open_ = fcntl(reused_fd, F_GETFD) >= 0;
+    bool through = open_ && write(pipe_w, "x", 1) == 1 &&
+                   read(reused_fd, &c, 1) == 1 && c == 'x';
+    rec("pipe open=%d through=%d fixed=%zu", open_, through, fixed_now());
+    if (open_)
+        close(reused_fd);
+    close(pipe_w);
+    one_conn_stop(s, fd);
+    return NULL;
+}
+
+static void test_handler_closes(void **state)
+{
+    (void)state;
+    run_one(closes_main, "start=0\n"
+                         "handler close=0 fixed=0\n"
+                         "client eof=0\n"
+                         "pipe open=1 through=1 fixed=0\n");
 }
 
 int main(void)
@@ -294,6 +378,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_10k_connections, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_registered_files, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_handler_closes, h_setup,
                                         h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
