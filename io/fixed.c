@@ -38,7 +38,7 @@ static void fixed_fini(struct cor__loop_slot *slot)
     free(f);
 }
 
-/* The kernel's table, once per loop; nslots stays 0 if it is refused. */
+/* The kernel's table, once per loop; no free slots if it is refused. */
 static void table_setup(struct cor_loop *l, struct cor__fixed *f)
 {
     /* The kernel refuses a table larger than RLIMIT_NOFILE. */
@@ -54,7 +54,7 @@ static void table_setup(struct cor_loop *l, struct cor__fixed *f)
     }
     for (unsigned i = 0; i < n; i++)
         f->free[i] = n - 1 - i; /* slot 0 on top */
-    f->nfree = f->nslots = n;
+    f->nfree = n;
 }
 
 /* The loop's record, made on first use (NULL: no memory). */

@@ -58,7 +58,7 @@ struct cor__fixed {
     struct cor__fd_entry *fds;  /* by fd */
     unsigned nfds;              /* entries in fds */
     unsigned *free;             /* free slots, a stack */
-    unsigned nfree, nslots;     /* nslots 0: the kernel refused a table */
+    unsigned nfree;             /* 0 also when the kernel refused a table */
 };
 int cor__conn_own(int fd, const void *owner);
 bool cor__conn_disown(int fd, const void *owner);
