@@ -6,12 +6,20 @@
  * to the reader; a buffer goes back to the ring once its bytes are copied
  * out.  When the ring runs dry (-ENOBUFS ends the multishot) the next read is
  * a single-shot recv into the caller's buffer, then the multishot is re-armed.
+ *
+ * Unix-domain sockets take plain recvs: on the kernels we run, a multishot
+ * recv on an AF_UNIX stream socket that has more than 32 buffers' worth
+ * pending (the kernel's cap on retries in one go) waits for a new wakeup
+ * instead of reading on, so the rest of the data, and an end of stream
+ * that already happened, are never delivered (reported upstream as
+ * "Recv Multishot misses EOF with AF_UNIX", liburing issue 1549).
  */
 #include "io_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 
 /* Buffer group id of each loop's ring (one group per io_uring). */
 #define BGID 7
@@ -212,7 +220,11 @@ int cor_recv_stream_open(cor_recv_stream **out, int fd)
     s->wait.cancel = stream_wait_cancel;
     s->loop = l;
     s->fd = fd;
-    s->ring = ring_get(l); /* NULL: every read is a plain recv */
+    int domain = 0;
+    socklen_t dlen = sizeof domain;
+    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen);
+    /* NULL: every read is a plain recv */
+    s->ring = domain == AF_UNIX ? NULL : ring_get(l);
     *out = s;
     return 0;
 }

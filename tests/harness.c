@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 #include "harness.h"
 
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static char *buf;
@@ -130,5 +135,35 @@ int h_teardown(void **state)
     (void)state;
     rec_reset();
     h_log_release();
+    return 0;
+}
+
+int h_tcp_pair(int sv[2])
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int rc = -1;
+    sv[0] = sv[1] = -1;
+    if (lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(lfd, (struct sockaddr *)&a, &alen) == 0 &&
+        listen(lfd, 1) == 0 &&
+        (sv[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
+        connect(sv[1], (struct sockaddr *)&a, sizeof a) == 0 &&
+        (sv[0] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+        rc = 0;
+    int err = errno;
+    if (lfd >= 0)
+        close(lfd);
+    if (rc < 0) {
+        if (sv[1] >= 0)
+            close(sv[1]);
+        return -err;
+    }
+    /* Small writes leave at once (no Nagle wait for an ACK). */
+    int one = 1;
+    setsockopt(sv[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(sv[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return 0;
 }

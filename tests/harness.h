@@ -33,6 +33,10 @@ void h_log_release(void);
  * (the test then skips) when ../shared/oracle is not beside the project. */
 char *h_oracle_expected(const char *kind, const char *name);
 
+/* A connected loopback TCP pair (plain blocking sockets, close-on-exec,
+ * TCP_NODELAY); 0, or -errno. */
+int h_tcp_pair(int sv[2]);
+
 /* cmocka fixture: reset the event log and the log capture. */
 int h_setup(void **state);
 int h_teardown(void **state);

@@ -232,7 +232,8 @@ COR_API int cor_sockaddr_parse(const char *host, int port,
  * of one submission per read (the loop registers its ring with its first
  * stream and keeps it).  When every ring buffer is taken the next read
  * falls back to a plain recv into the caller's buffer, then re-arms.  A
- * kernel without buffer rings gets plain recvs throughout.
+ * kernel without buffer rings, and a Unix-domain socket (whose multishot
+ * recv can miss the end of a large backlog), get plain recvs throughout.
  */
 typedef struct cor_recv_stream cor_recv_stream;
 
