@@ -13,6 +13,7 @@
 #include "coring/executor.h"
 #include "coring/channel.h"
 #include "coring/io.h"
+#include "coring/stream.h"
 #include "coring/combinators.h"
 #include "coring/sync.h"
 #include "coring/queue.h"

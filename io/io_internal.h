@@ -10,6 +10,7 @@
 
 #include "internal.h"
 #include "coring/io.h"
+#include "coring/stream.h"
 
 /* Longest single transfer handed to the kernel (the SQE length is 32 bits). */
 #define COR__IO_MAX ((size_t)1 << 30)
@@ -72,6 +73,9 @@ static inline void cor__fixed_apply(struct io_uring_sqe *sqe)
         sqe->flags |= IOSQE_FIXED_FILE;
     }
 }
+
+/* A stream server's connection: reader and writer around fn (stream.c). */
+void cor__stream_serve(int fd, cor_stream_fn *fn, void *arg);
 
 /* Ignore SIGPIPE once per process if it is at its default disposition. */
 void cor__io_sigpipe_once(void);

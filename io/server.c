@@ -35,6 +35,7 @@ struct cor_server {
     struct cor_server *next, *prev; /* in reg's list */
     struct server_reg *reg;         /* the loop it was started on */
     cor_conn_fn *fn;
+    cor_stream_fn *sfn;     /* a stream server's handler (fn is NULL) */
     void *arg;
     bool nodelay;
     int port;
@@ -81,6 +82,7 @@ static struct server_reg *reg_get(struct cor_loop *l)
 /* What a handler task needs; freed as soon as the task starts. */
 struct conn_start {
     cor_conn_fn *fn;
+    cor_stream_fn *sfn;
     void *arg;
     int fd;
 };
@@ -93,7 +95,11 @@ static void *conn_main(void *p)
      * while the handler runs (fixed.c); without a slot the handler's io
      * takes the plain fd. */
     bool owned = cor__conn_own(c.fd, &c) == 0;
-    void *r = c.fn(c.fd, c.arg);
+    void *r = NULL;
+    if (c.sfn)
+        cor__stream_serve(c.fd, c.sfn, c.arg);
+    else
+        r = c.fn(c.fd, c.arg);
     /* Out of the table first (the fd number may be reused once closed);
      * the socket's last reference goes with that update, at the next
      * submit.  Not ours any more: the handler closed it with cor_close and
@@ -116,7 +122,8 @@ static void start_conn(struct acceptor *a, int fd)
     struct conn_start *c = malloc(sizeof *c);
     cor_task *t = NULL;
     if (c) {
-        *c = (struct conn_start){.fn = s->fn, .arg = s->arg, .fd = fd};
+        *c = (struct conn_start){
+            .fn = s->fn, .sfn = s->sfn, .arg = s->arg, .fd = fd};
         if (cor_spawn_ex(&t, conn_main, c, NULL) == 0) {
             cor_task_release(t);
             return;
@@ -253,20 +260,22 @@ static void server_free(struct cor_server *s)
     server_release(s);
 }
 
-int cor_server_start(cor_server **out, const char *host, int port,
-                     cor_conn_fn *handler, void *arg,
-                     const cor_server_opts *opts)
+/* One of handler and sfn is set. */
+static int server_start(cor_server **out, const char *host, int port,
+                        cor_conn_fn *handler, cor_stream_fn *sfn, void *arg,
+                        const cor_server_opts *opts)
 {
-    struct cor_loop *l = cor__need_task("cor_server_start")->fut.loop;
+    struct cor_loop *l = cor__tls_loop;
     cor_server_opts o = opts ? *opts : (cor_server_opts){0};
     int nloops = o.loops ? o.loops : cor_loop_count();
-    if (!out || !handler || nloops < 0 || nloops > cor_loop_count() ||
-        port < 0 || port > 65535)
+    if (!out || (!handler && !sfn) || nloops < 0 ||
+        nloops > cor_loop_count() || port < 0 || port > 65535)
         return -EINVAL;
     struct cor_server *s = calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
     s->fn = handler;
+    s->sfn = sfn;
     s->arg = arg;
     s->nodelay = o.nodelay;
     s->nloops = nloops;
@@ -313,6 +322,28 @@ int cor_server_start(cor_server **out, const char *host, int port,
     }
     *out = s;
     return 0;
+}
+
+int cor_server_start(cor_server **out, const char *host, int port,
+                     cor_conn_fn *handler, void *arg,
+                     const cor_server_opts *opts)
+{
+    cor__need_task("cor_server_start");
+    return server_start(out, host, port, handler, NULL, arg, opts);
+}
+
+int cor_stream_server_start(cor_server **out, const char *host, int port,
+                            cor_stream_fn *fn, void *arg,
+                            const cor_server_opts *opts)
+{
+    cor__need_task("cor_stream_server_start");
+    if (!fn)
+        return -EINVAL;
+    /* The writer batches its writes itself: send them at once (asyncio's
+     * transports set TCP_NODELAY too). */
+    cor_server_opts o = opts ? *opts : (cor_server_opts){0};
+    o.nodelay = true;
+    return server_start(out, host, port, NULL, fn, arg, &o);
 }
 
 int cor_server_port(const cor_server *s)

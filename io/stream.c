@@ -1,0 +1,603 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stream.c - buffered readers and writers (asyncio's StreamReader and
+ * StreamWriter) over the io calls.
+ *
+ * A reader keeps one buffer, filled by a receive stream (sockets) or
+ * cor_read at the current position (anything else), and scans it for
+ * separators; bytes move out of it only when a call returns them.
+ *
+ * A writer never suspends to write: the bytes are appended to a queue and
+ * the loop sends them with one operation at a time, driven by that
+ * operation's completion (not by a task).  The op record lives in the
+ * writer, so the writer is freed only after its last completion
+ * (invariant 3): cor_writer_free cancels what is in flight and waits.
+ * Waiters (drain, wait_closed, free) park on one event that every
+ * completion pulses; each re-checks its own condition.
+ */
+#include "io_internal.h"
+#include "coring/stream.h"
+#include "coring/sync.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* A socket shared by the reader and writer of cor_open_connection. */
+struct conn_ref {
+    int refs;
+    int fd;
+};
+
+static void ref_drop(struct conn_ref *ref)
+{
+    if (ref && --ref->refs == 0) {
+        cor_close(ref->fd);
+        free(ref);
+    }
+}
+
+static bool is_stream_socket(int fd)
+{
+    int type;
+    socklen_t len = sizeof type;
+    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+           type == SOCK_STREAM;
+}
+
+static struct cor_loop *owner_check(struct cor_loop *l, const char *call)
+{
+    struct cor_task *t = cor__need_task(call);
+    if (t->fut.loop != l)
+        cor__panic("%s: the stream belongs to another loop", call);
+    return l;
+}
+
+/* ------------------------------------------------------------- readers -- */
+
+/* The first allocation of a reader's buffer; it grows up to the limit. */
+#define READER_FIRST_CAP 4096u
+
+struct cor_reader {
+    struct cor_loop *loop;
+    int fd;
+    cor_recv_stream *rs;   /* stream sockets; NULL: cor_read */
+    char *buf;             /* bytes [start, end) are unread */
+    size_t start, end, cap, limit;
+    bool eof;              /* the stream ended after the buffered bytes */
+    int err;               /* or failed with this error */
+    struct conn_ref *ref;
+};
+
+int cor_reader_open(cor_reader **out, int fd, size_t limit)
+{
+    struct cor_loop *l = cor__need_task("cor_reader_open")->fut.loop;
+    if (!out)
+        return -EINVAL;
+    if (fd < 0)
+        return -EBADF;
+    struct cor_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return -ENOMEM;
+    r->loop = l;
+    r->fd = fd;
+    r->limit = limit ? limit : COR_STREAM_LIMIT;
+    if (is_stream_socket(fd)) {
+        int rc = cor_recv_stream_open(&r->rs, fd);
+        if (rc < 0) {
+            free(r);
+            return rc;
+        }
+    }
+    *out = r;
+    return 0;
+}
+
+/* One receive straight into buf; records the end or a stream error. */
+static ssize_t raw_read(struct cor_reader *r, void *buf, size_t len)
+{
+    ssize_t n = r->rs ? cor_recv_stream_read(r->rs, buf, len)
+                      : cor_read(r->fd, buf, len, COR_OFF_CUR);
+    if (n == 0)
+        r->eof = true;
+    else if (n < 0 && n != -ECANCELED && n != -ETIMEDOUT)
+        r->err = (int)n;
+    return n;
+}
+
+/* One receive appended to the buffer (compacted, or grown up to the
+ * limit, first).  -EMSGSIZE when the buffer is full at the limit. */
+static ssize_t fill(struct cor_reader *r)
+{
+    if (r->start == r->end)
+        r->start = r->end = 0;
+    if (r->end == r->cap && r->start) {
+        memmove(r->buf, r->buf + r->start, r->end - r->start);
+        r->end -= r->start;
+        r->start = 0;
+    }
+    if (r->end == r->cap) {
+        if (r->cap >= r->limit)
+            return -EMSGSIZE;
+        size_t cap = r->cap ? r->cap * 2 : READER_FIRST_CAP;
+        if (cap > r->limit)
+            cap = r->limit;
+        char *b = realloc(r->buf, cap);
+        if (!b)
+            return -ENOMEM;
+        r->buf = b;
+        r->cap = cap;
+    }
+    ssize_t n = raw_read(r, r->buf + r->end, r->cap - r->end);
+    if (n > 0)
+        r->end += (size_t)n;
+    return n;
+}
+
+/* Move up to len buffered bytes to buf. */
+static size_t take(struct cor_reader *r, void *buf, size_t len)
+{
+    size_t n = r->end - r->start;
+    if (n > len)
+        n = len;
+    if (!n)
+        return 0;
+    memcpy(buf, r->buf + r->start, n);
+    r->start += n;
+    return n;
+}
+
+/* What ends a read that found nothing buffered: 0 at the end, the error. */
+static int ended(const struct cor_reader *r)
+{
+    return r->err ? r->err : 0;
+}
+
+ssize_t cor_reader_read(cor_reader *r, void *buf, size_t len)
+{
+    if (!r || (!buf && len))
+        return -EINVAL;
+    owner_check(r->loop, "cor_reader_read");
+    if (!len)
+        return 0;
+    if (r->start == r->end) {
+        if (r->eof || r->err)
+            return ended(r);
+        /* A large read skips the buffer. */
+        if (len >= READER_FIRST_CAP)
+            return raw_read(r, buf, len);
+        ssize_t n = fill(r);
+        if (n <= 0)
+            return n;
+    }
+    return (ssize_t)take(r, buf, len);
+}
+
+ssize_t cor_reader_read_all(cor_reader *r, char **out)
+{
+    if (!r || !out)
+        return -EINVAL;
+    owner_check(r->loop, "cor_reader_read_all");
+    *out = NULL;
+    size_t len = r->end - r->start, cap = len > 4096 ? len * 2 : 8192;
+    char *o = malloc(cap + 1);
+    if (!o)
+        return -ENOMEM;
+    len = take(r, o, len);
+    while (!r->eof && !r->err) {
+        if (len == cap) {
+            char *g = realloc(o, cap * 2 + 1);
+            if (!g) {
+                free(o);
+                return -ENOMEM;
+            }
+            o = g;
+            cap *= 2;
+        }
+        ssize_t n = raw_read(r, o + len, cap - len);
+        if (n < 0) {
+            free(o);
+            return n;
+        }
+        len += (size_t)n;
+    }
+    if (r->err) {
+        free(o);
+        return r->err;
+    }
+    o[len] = '\0';
+    *out = o;
+    return (ssize_t)len;
+}
+
+int cor_reader_readexactly(cor_reader *r, void *buf, size_t len, size_t *got)
+{
+    if (got)
+        *got = 0;
+    if (!r || (!buf && len))
+        return -EINVAL;
+    owner_check(r->loop, "cor_reader_readexactly");
+    char *p = buf;
+    size_t done = take(r, p, len);
+    int rc = 0;
+    while (done < len) {
+        if (r->eof || r->err) {
+            rc = r->err ? r->err : COR_EINCOMPLETE;
+            break;
+        }
+        ssize_t n;
+        if (len - done >= READER_FIRST_CAP) {
+            n = raw_read(r, p + done, len - done);
+            if (n > 0)
+                done += (size_t)n;
+        } else if ((n = fill(r)) > 0) {
+            done += take(r, p + done, len - done);
+        }
+        if (n < 0) {
+            rc = (int)n;
+            break;
+        }
+    }
+    if (got)
+        *got = done;
+    return rc;
+}
+
+ssize_t cor_reader_readuntil(cor_reader *r, const void *sep, size_t seplen,
+                             void *buf, size_t cap)
+{
+    if (!r || !sep || !seplen || (!buf && cap))
+        return -EINVAL;
+    owner_check(r->loop, "cor_reader_readuntil");
+    size_t max = cap < r->limit ? cap : r->limit;
+    size_t from = 0; /* where the separator may start, from r->start */
+    for (;;) {
+        size_t avail = r->end - r->start;
+        const char *s = r->buf ? r->buf + r->start : NULL;
+        const char *hit = avail > from
+                              ? memmem(s + from, avail - from, sep, seplen)
+                              : NULL;
+        if (hit) {
+            size_t n = (size_t)(hit - s) + seplen;
+            if (n > max)
+                return -EMSGSIZE;
+            return (ssize_t)take(r, buf, n);
+        }
+        /* A separator found later would end past avail. */
+        if (avail >= max)
+            return -EMSGSIZE;
+        if (r->eof)
+            return COR_EINCOMPLETE;
+        if (r->err)
+            return r->err;
+        from = avail >= seplen ? avail - seplen + 1 : 0;
+        ssize_t n = fill(r);
+        if (n < 0)
+            return n;
+    }
+}
+
+ssize_t cor_reader_readline(cor_reader *r, char *buf, size_t cap)
+{
+    ssize_t n = cor_reader_readuntil(r, "\n", 1, buf, cap);
+    /* (A last line of exactly cap bytes is over the limit to readuntil.) */
+    if (n != COR_EINCOMPLETE && !(n == -EMSGSIZE && r->eof))
+        return n;
+    /* The end: the last line without its newline, or nothing. */
+    if (r->end - r->start > cap)
+        return -EMSGSIZE;
+    return (ssize_t)take(r, buf, cap);
+}
+
+bool cor_reader_at_eof(const cor_reader *r)
+{
+    return r && r->eof && r->start == r->end;
+}
+
+void cor_reader_free(cor_reader *r)
+{
+    if (!r)
+        return;
+    owner_check(r->loop, "cor_reader_free");
+    if (r->rs)
+        cor_recv_stream_close(r->rs);
+    free(r->buf);
+    struct conn_ref *ref = r->ref;
+    free(r);
+    ref_drop(ref);
+}
+
+/* ------------------------------------------------------------- writers -- */
+
+/* asyncio's default write-buffer water marks. */
+#define HIGH_WATER ((size_t)64 * 1024)
+#define LOW_WATER ((size_t)16 * 1024)
+/* An in-flight buffer larger than this is freed once it is sent. */
+#define KEEP_CAP ((size_t)256 * 1024)
+
+struct cor_writer {
+    struct cor__op op;     /* the send (or shutdown) in flight */
+    struct cor_loop *loop;
+    int fd;
+    bool sock;             /* send and shutdown; else write at the offset */
+    char *q;               /* queued by write, not handed to the kernel */
+    size_t qlen, qcap;
+    char *f;               /* being sent: [foff, flen) */
+    size_t foff, flen, fcap;
+    bool busy;             /* op in flight */
+    bool shutting;         /* ... and it is the shutdown */
+    bool paused;           /* above the high-water mark, not yet at low */
+    bool closing, closed, aborting;
+    int err;               /* what ended the stream */
+    cor_event *ev;         /* pulsed at every completion */
+    struct conn_ref *ref;
+};
+
+static void pulse(struct cor_writer *w)
+{
+    cor_event_set(w->ev);
+    cor_event_clear(w->ev);
+}
+
+size_t cor_writer_buffered(const cor_writer *w)
+{
+    return w ? w->qlen + (w->flen - w->foff) : 0;
+}
+
+/* Submit the next step: more of the in-flight bytes, the queue, or (once
+ * everything is sent and the writer is closing) the shutdown. */
+static void kick(struct cor_writer *w)
+{
+    if (w->busy || w->closed || w->aborting)
+        return;
+    if (w->foff == w->flen) {
+        if (w->fcap > KEEP_CAP) {
+            free(w->f);
+            w->f = NULL;
+            w->fcap = 0;
+        }
+        if (!w->qlen) {
+            if (!w->closing)
+                return;
+            if (!w->sock) {
+                w->closed = true;
+                pulse(w);
+                return;
+            }
+            struct io_uring_sqe *sqe = cor__sqe(w->loop);
+            io_uring_prep_shutdown(sqe, w->fd, SHUT_WR);
+            cor__fixed_apply(sqe);
+            w->busy = w->shutting = true;
+            cor__op_submit(w->loop, &w->op, sqe);
+            return;
+        }
+        char *t = w->f;
+        size_t tc = w->fcap;
+        w->f = w->q;
+        w->fcap = w->qcap;
+        w->flen = w->qlen;
+        w->foff = 0;
+        w->q = t;
+        w->qcap = tc;
+        w->qlen = 0;
+    }
+    size_t n = w->flen - w->foff;
+    if (n > COR__IO_MAX)
+        n = COR__IO_MAX;
+    struct io_uring_sqe *sqe = cor__sqe(w->loop);
+    if (w->sock)
+        io_uring_prep_send(sqe, w->fd, w->f + w->foff, n, MSG_NOSIGNAL);
+    else
+        io_uring_prep_write(sqe, w->fd, w->f + w->foff, (unsigned)n,
+                            (uint64_t)-1);
+    cor__fixed_apply(sqe);
+    w->busy = true;
+    cor__op_submit(w->loop, &w->op, sqe);
+}
+
+/* The stream cannot go on: queued bytes are dropped, waiters learn why. */
+static void fail(struct cor_writer *w, int err)
+{
+    if (!w->err)
+        w->err = err;
+    w->qlen = 0;
+    w->foff = w->flen = 0;
+    w->paused = false;
+    w->closing = w->closed = true;
+}
+
+/* Runs on the loop for the completion of the writer's operation. */
+static void on_cqe(struct cor__op *op, struct io_uring_cqe *cqe)
+{
+    struct cor_writer *w = cor__container_of(op, struct cor_writer, op);
+    w->busy = false;
+    int res = cqe->res;
+    if (w->shutting) {
+        w->shutting = false;
+        w->closed = true; /* a peer already gone (-ENOTCONN) is closed too */
+    } else if (res > 0) {
+        w->foff += (size_t)res;
+        if (w->paused && cor_writer_buffered(w) <= LOW_WATER)
+            w->paused = false;
+        kick(w);
+    } else if (!w->aborting) {
+        fail(w, res ? res : -EIO);
+    }
+    pulse(w);
+}
+
+int cor_writer_open(cor_writer **out, int fd)
+{
+    struct cor_loop *l = cor__need_task("cor_writer_open")->fut.loop;
+    if (!out)
+        return -EINVAL;
+    if (fd < 0)
+        return -EBADF;
+    struct cor_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return -ENOMEM;
+    if (cor_event_create(&w->ev) < 0) {
+        free(w);
+        return -ENOMEM;
+    }
+    cor__op_init(&w->op);
+    w->op.complete = on_cqe;
+    w->loop = l;
+    w->fd = fd;
+    w->sock = is_stream_socket(fd);
+    if (!w->sock)
+        cor__io_sigpipe_once();
+    *out = w;
+    return 0;
+}
+
+int cor_writer_write(cor_writer *w, const void *buf, size_t len)
+{
+    if (!w || (!buf && len))
+        return -EINVAL;
+    owner_check(w->loop, "cor_writer_write");
+    if (w->err)
+        return w->err;
+    if (w->closing)
+        return -EPIPE;
+    if (!len)
+        return 0;
+    if (w->qcap - w->qlen < len) {
+        size_t cap = w->qcap ? w->qcap : 4096;
+        while (cap - w->qlen < len) {
+            if (cap > SIZE_MAX / 2)
+                return -ENOMEM;
+            cap *= 2;
+        }
+        char *q = realloc(w->q, cap);
+        if (!q)
+            return -ENOMEM;
+        w->q = q;
+        w->qcap = cap;
+    }
+    memcpy(w->q + w->qlen, buf, len);
+    w->qlen += len;
+    if (cor_writer_buffered(w) > HIGH_WATER)
+        w->paused = true;
+    kick(w);
+    return 0;
+}
+
+int cor_writer_drain(cor_writer *w)
+{
+    if (!w)
+        return -EINVAL;
+    owner_check(w->loop, "cor_writer_drain");
+    while (w->paused && !w->err) {
+        int rc = cor_event_wait(w->ev);
+        if (rc < 0)
+            return rc;
+    }
+    return w->err;
+}
+
+void cor_writer_close(cor_writer *w)
+{
+    if (!w || w->closing)
+        return;
+    owner_check(w->loop, "cor_writer_close");
+    w->closing = true;
+    kick(w);
+}
+
+bool cor_writer_is_closing(const cor_writer *w)
+{
+    return w && w->closing;
+}
+
+int cor_writer_wait_closed(cor_writer *w)
+{
+    if (!w)
+        return -EINVAL;
+    owner_check(w->loop, "cor_writer_wait_closed");
+    while (!w->closed) {
+        int rc = cor_event_wait(w->ev);
+        if (rc < 0)
+            return rc;
+    }
+    return w->err;
+}
+
+void cor_writer_free(cor_writer *w)
+{
+    if (!w)
+        return;
+    owner_check(w->loop, "cor_writer_free");
+    if (w->busy) {
+        /* Abort: the op points into w, so wait for its last completion. */
+        w->aborting = true;
+        struct io_uring_sqe *sqe = cor__sqe(w->loop);
+        io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)&w->op, 0);
+        io_uring_sqe_set_data64(sqe, COR__UD_IGNORE);
+        w->loop->unsubmitted++;
+        cor_shield_begin();
+        while (w->busy)
+            cor_event_wait(w->ev);
+        cor_shield_end();
+    }
+    cor_event_destroy(w->ev);
+    free(w->q);
+    free(w->f);
+    struct conn_ref *ref = w->ref;
+    free(w);
+    ref_drop(ref);
+}
+
+/* ---------------------------------------------- connections and servers -- */
+
+int cor_open_connection(const char *host, int port, int64_t timeout_ns,
+                        cor_reader **r, cor_writer **w)
+{
+    cor__need_task("cor_open_connection");
+    if (!r || !w)
+        return -EINVAL;
+    *r = NULL;
+    *w = NULL;
+    int fd = cor_tcp_connect(host, port, timeout_ns);
+    if (fd < 0)
+        return fd;
+    /* asyncio's transports send small writes at once. */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct conn_ref *ref = malloc(sizeof *ref);
+    int rc = ref ? cor_reader_open(r, fd, 0) : -ENOMEM;
+    if (rc == 0 && (rc = cor_writer_open(w, fd)) < 0) {
+        cor_reader_free(*r);
+        *r = NULL;
+    }
+    if (rc < 0) {
+        free(ref);
+        cor_close(fd);
+        return rc;
+    }
+    *ref = (struct conn_ref){.refs = 2, .fd = fd};
+    (*r)->ref = ref;
+    (*w)->ref = ref;
+    return 0;
+}
+
+void cor__stream_serve(int fd, cor_stream_fn *fn, void *arg)
+{
+    cor_reader *r;
+    cor_writer *w;
+    if (cor_reader_open(&r, fd, 0) < 0)
+        return;
+    if (cor_writer_open(&w, fd) < 0) {
+        cor_reader_free(r);
+        return;
+    }
+    fn(r, w, arg);
+    /* Deliver what the handler queued (unless the task was cancelled:
+     * then wait_closed returns at once and free drops the rest). */
+    cor_writer_close(w);
+    cor_writer_wait_closed(w);
+    cor_writer_free(w);
+    cor_reader_free(r);
+}
