@@ -412,10 +412,10 @@ static void fail(struct cor_writer *w, int err)
 static void on_cqe(struct cor__op *op, struct io_uring_cqe *cqe)
 {
     struct cor_writer *w = cor__container_of(op, struct cor_writer, op);
-    w->busy = false;
+    bool shutting = w->shutting;
+    w->busy = w->shutting = false;
     int res = cqe->res;
-    if (w->shutting) {
-        w->shutting = false;
+    if (shutting) {
         w->closed = true; /* a peer already gone (-ENOTCONN) is closed too */
     } else if (res > 0) {
         w->foff += (size_t)res;

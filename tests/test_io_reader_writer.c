@@ -6,7 +6,7 @@
  * separators split across receives, the limit (nothing consumed), a
  * cancelled read that loses nothing, writes delivered in order, a peer
  * gone, a cancelled drain whose bytes are still sent, abort on free,
- * pipes, bad input.
+ * pipes (O_NONBLOCK ones too), bad input.
  */
 #include "aio_util.h"
 
@@ -376,6 +376,62 @@ static void test_readexactly(void **state)
                                     "same=1\nshort=1 got=3 b'xyz' eof=1\n");
 }
 
+static void *read_all_task2(void *arg)
+{
+    return (void *)(intptr_t)cor_reader_read_all(shared_r, arg);
+}
+
+/* Both ends of a pipe O_NONBLOCK: the ring waits for a pollable file
+ * rather than answering -EAGAIN, so nothing is lost and nothing fails. */
+static void *nonblock_main(void *arg)
+{
+    (void)arg;
+    int p[2];
+    CHECK_EQ(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+    cor_reader *r;
+    cor_writer *w;
+    CHECK_EQ(cor_reader_open(&r, p[0], 0), 0);
+    CHECK_EQ(cor_writer_open(&w, p[1]), 0);
+    enum { N = 1 << 20 }; /* 16 times the pipe's buffer */
+    char *src = malloc(N);
+    for (int i = 0; i < N; i++)
+        src[i] = (char)(i % 241);
+    CHECK_EQ(cor_writer_write(w, src, N), 0);
+    char line[8];
+    /* Nothing in the pipe yet: the reader waits for it. */
+    ssize_t n = cor_reader_readuntil(r, "\x05", 1, line, sizeof line);
+    rec("until=%zd", n);
+    /* The rest is read while the writer finishes. */
+    char *all = NULL;
+    shared_r = r;
+    cor_task *t = cor_spawn(read_all_task2, &all);
+    cor_writer_close(w);
+    rec("wait_closed=%d", cor_writer_wait_closed(w));
+    cor_writer_free(w);
+    close(p[1]);
+    void *res = NULL;
+    cor_await(t, &res);
+    cor_task_release(t);
+    n = (ssize_t)(intptr_t)res;
+    rec("rest=%zd same=%d", n,
+        n == N - 6 && memcmp(all, src + 6, (size_t)n) == 0);
+    free(all);
+    free(src);
+    cor_reader_free(r);
+    close(p[0]);
+    return NULL;
+}
+
+static void test_nonblocking_fds(void **state)
+{
+    (void)state;
+    assert_int_equal(h_run(nonblock_main, NULL, 1), 0);
+    char want[64];
+    snprintf(want, sizeof want, "until=6\nwait_closed=0\nrest=%d same=1\n",
+             (1 << 20) - 6);
+    assert_string_equal(rec_text(), want);
+}
+
 /* ------------------------------------------------------------ writers -- */
 
 /* Many writes arrive in order and byte-exact, then the end of stream; a
@@ -602,6 +658,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancelled_read, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_readexactly, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_nonblocking_fds, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_writer_order, h_setup,
                                         h_teardown),
