@@ -14,6 +14,7 @@
 #include "coring/channel.h"
 #include "coring/io.h"
 #include "coring/stream.h"
+#include "coring/proc.h"
 #include "coring/combinators.h"
 #include "coring/sync.h"
 #include "coring/queue.h"

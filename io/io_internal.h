@@ -76,6 +76,8 @@ static inline void cor__fixed_apply(struct io_uring_sqe *sqe)
 
 /* A stream server's connection: reader and writer around fn (stream.c). */
 void cor__stream_serve(int fd, cor_stream_fn *fn, void *arg);
+/* The writer closes its (non-socket) fd when it is closed or freed. */
+void cor__writer_own_fd(cor_writer *w);
 
 /* Ignore SIGPIPE once per process if it is at its default disposition. */
 void cor__io_sigpipe_once(void);

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* A socket shared by the reader and writer of cor_open_connection. */
 struct conn_ref {
@@ -330,6 +331,7 @@ struct cor_writer {
     bool shutting;         /* ... and it is the shutdown */
     bool paused;           /* above the high-water mark, not yet at low */
     bool closing, closed, aborting;
+    bool own_fd;           /* a pipe to close at the close (proc.c) */
     int err;               /* what ended the stream */
     cor_event *ev;         /* pulsed at every completion */
     struct conn_ref *ref;
@@ -362,6 +364,10 @@ static void kick(struct cor_writer *w)
             if (!w->closing)
                 return;
             if (!w->sock) {
+                if (w->own_fd) {
+                    close(w->fd); /* a pipe: the reader sees its end */
+                    w->own_fd = false;
+                }
                 w->closed = true;
                 pulse(w);
                 return;
@@ -542,6 +548,8 @@ void cor_writer_free(cor_writer *w)
             cor_event_wait(w->ev);
         cor_shield_end();
     }
+    if (w->own_fd)
+        close(w->fd);
     cor_event_destroy(w->ev);
     free(w->q);
     free(w->f);
@@ -581,6 +589,11 @@ int cor_open_connection(const char *host, int port, int64_t timeout_ns,
     (*r)->ref = ref;
     (*w)->ref = ref;
     return 0;
+}
+
+void cor__writer_own_fd(cor_writer *w)
+{
+    w->own_fd = true;
 }
 
 void cor__stream_serve(int fd, cor_stream_fn *fn, void *arg)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "harness.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -166,4 +167,17 @@ int h_tcp_pair(int sv[2])
     setsockopt(sv[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     setsockopt(sv[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return 0;
+}
+
+int h_count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    struct dirent *e;
+    if (!d)
+        return -1;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
 }

@@ -37,6 +37,10 @@ char *h_oracle_expected(const char *kind, const char *name);
  * TCP_NODELAY); 0, or -errno. */
 int h_tcp_pair(int sv[2]);
 
+/* The process's open fds (entries of /proc/self/fd, the directory's own
+ * included, so compare two counts). */
+int h_count_fds(void);
+
 /* cmocka fixture: reset the event log and the log capture. */
 int h_setup(void **state);
 int h_teardown(void **state);

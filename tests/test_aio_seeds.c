@@ -100,6 +100,8 @@ static struct seed seeds[] = {
     {"run_in_executor", "seed_run_in_executor", "an executor job starts at once: 12 s"},
     {"chess_exhibition", "seed_chess_exhibition", "24 s synchronous, 10 s asynchronous"},
     {"fetch_data_003", "seed_fetch_data_003", "bare coroutines, tasks, blocking, to_thread, gather, group"},
+    {"subprocess_exec", "seed_subprocess_exec", "exec returns once the child started; communicate; wait"},
+    {"subprocess_shell", "seed_subprocess_shell", "a shell's output by readline; communicate with input"},
 };
 
 int main(void)

@@ -10,7 +10,6 @@
 #include "harness.h"
 #include "internal.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,17 +18,6 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
 
 /* Handlers alive, and a future resolved when the last one of the expected
  * number ends (one loop: no atomics needed). */
@@ -105,13 +93,13 @@ static void *echo_main(void *arg)
 static void test_server_echo(void **state)
 {
     (void)state;
-    int before = count_fds();
+    int before = h_count_fds();
     live = ended = 0;
     assert_int_equal(h_run(echo_main, NULL, 1), 0);
     assert_string_equal(rec_text(), "start=0\n"
                                     "accepted=50 live=0\n"
                                     "stop=0 inflight=0\n");
-    assert_int_equal(count_fds(), before);
+    assert_int_equal(h_count_fds(), before);
 }
 
 /* ------------------------------------------------- 10k connections ------ */
@@ -211,7 +199,7 @@ static void test_10k_connections(void **state)
         _exit(0);
     }
     close(portpipe[0]);
-    int before = count_fds();
+    int before = h_count_fds();
     live = ended = 0;
     peak_fixed = 0;
     assert_int_equal(h_run(server_main, NULL, 1), 0);
@@ -223,7 +211,7 @@ static void test_10k_connections(void **state)
     assert_string_equal(rec_text(), "start=0\n"
                                     "accepted=10000 live=0\n"
                                     "peak_fixed=4096 now=0\n");
-    assert_int_equal(count_fds(), before - 1); /* minus the pipe's end */
+    assert_int_equal(h_count_fds(), before - 1); /* minus the pipe's end */
 }
 
 /* ------------------------------------------------ registered files ------ */
@@ -256,10 +244,10 @@ static void one_conn_stop(cor_server *s, int client)
 /* Run main on one loop: its lines, and no fd left behind. */
 static void run_one(cor_fn *main, const char *want)
 {
-    int before = count_fds();
+    int before = h_count_fds();
     assert_int_equal(h_run(main, NULL, 1), 0);
     assert_string_equal(rec_text(), want);
-    assert_int_equal(count_fds(), before);
+    assert_int_equal(h_count_fds(), before);
 }
 
 /*
