@@ -44,26 +44,29 @@ static void proc_check(const struct cor_proc *p, const char *call)
         cor__panic("%s: the process belongs to another loop", call);
 }
 
-/* Reap the child if it has exited; true once it is reaped. */
-static bool try_reap(struct cor_proc *p)
+/* Reap the child if it has exited: 1 once it is reaped, 0 while it runs,
+ * or -errno. */
+static int try_reap(struct cor_proc *p)
 {
     if (p->reaped)
-        return true;
+        return 1;
     siginfo_t si;
     memset(&si, 0, sizeof si);
     if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG) <
         0) {
-        /* ECHILD: reaped elsewhere (SIGCHLD ignored, or a waitpid(-1) of
-         * the program); its status is lost. */
-        p->reaped = errno == ECHILD;
+        if (errno != ECHILD)
+            return -errno;
+        /* Reaped elsewhere (SIGCHLD ignored, or a waitpid(-1) of the
+         * program): its status is lost; 255, as asyncio reports it. */
+        p->reaped = true;
         p->returncode = 255;
-        return p->reaped;
+        return 1;
     }
     if (si.si_pid == 0)
-        return false;
+        return 0;
     p->reaped = true;
     p->returncode = si.si_code == CLD_EXITED ? si.si_status : -si.si_status;
-    return true;
+    return 1;
 }
 
 static void proc_release(struct cor_proc *p)
@@ -195,7 +198,8 @@ int cor_proc_wait(cor_proc *p, int *returncode)
     if (!p)
         return -EINVAL;
     proc_check(p, "cor_proc_wait");
-    while (!try_reap(p)) {
+    int reaped;
+    while ((reaped = try_reap(p)) == 0) {
         /* The pidfd reads ready once the child has exited. */
         struct cor__op op;
         struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_proc_wait", false);
@@ -204,6 +208,8 @@ int cor_proc_wait(cor_proc *p, int *returncode)
         if (rc < 0)
             return rc;
     }
+    if (reaped < 0)
+        return reaped;
     if (returncode)
         *returncode = p->returncode;
     return 0;
