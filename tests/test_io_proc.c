@@ -5,7 +5,7 @@
  * once the child has started; its piped output read line by line as it
  * comes), exit statuses and signals in asyncio's returncode, communicate
  * with more input and output than a pipe holds, a missing program, a wait
- * cut short by a deadline, bad input; no fd left open.
+ * cut short by a deadline, SIGCHLD ignored, bad input; no fd left open.
  */
 #include "aio_util.h"
 
@@ -221,6 +221,32 @@ static void test_errors(void **state)
     assert_int_equal(h_count_fds(), before);
 }
 
+/* SIGCHLD ignored: the kernel reaps the child itself; the wait still ends
+ * (with asyncio's 255 for an unknown status) instead of polling forever. */
+static void *ignored_main(void *arg)
+{
+    (void)arg;
+    cor_proc *p;
+    const char *t[] = {"true", NULL};
+    rec("exec=%d", cor_proc_exec(&p, t, NULL));
+    int rc = 0;
+    int w = cor_proc_wait(p, &rc);
+    rec("wait=%d rc=%d", w, rc);
+    cor_proc_free(p);
+    return NULL;
+}
+
+static void test_sigchld_ignored(void **state)
+{
+    (void)state;
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+    sigaction(SIGCHLD, &ign, &old);
+    int rc = h_run(ignored_main, NULL, 1);
+    sigaction(SIGCHLD, &old, NULL);
+    assert_int_equal(rc, 0);
+    assert_string_equal(rec_text(), "exec=0\nwait=0 rc=255\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +256,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_communicate, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_errors, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_sigchld_ignored, h_setup,
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
