@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * micro.c - runs every area's micro-benchmarks, or those named on the
- * command line (core, executor, asyncio).  Output: `name: value unit`.
+ * command line (core, executor, asyncio, io).  Output: `name: value unit`.
  */
 #include "micro.h"
 
@@ -32,6 +32,7 @@ static const struct {
     {"core", micro_core},
     {"executor", micro_executor},
     {"asyncio", micro_asyncio},
+    {"io", micro_io},
     /* areas: add {"name", micro_name} here */
 };
 

@@ -15,5 +15,6 @@ int64_t micro_now_ns(void);
 void micro_core(void);     /* micro_core.c: switch, spawn, yield, memory */
 void micro_executor(void); /* micro_executor.c: to_thread, cross-loop */
 void micro_asyncio(void);  /* micro_asyncio.c: queues, locks, gather */
+void micro_io(void);       /* micro_io.c: streams over raw io, processes */
 
 #endif
