@@ -125,7 +125,12 @@ static int spawn(cor_proc **out, const char *file, char *const argv[],
     if (!rc) {
         /* The child is unreaped, so its pid cannot have been reused. */
         p->pidfd = pidfd_open(p->pid, 0);
-        if (p->pidfd < 0) {
+        if (p->pidfd < 0 && errno == ESRCH) {
+            /* Already exited and reaped by the kernel (SIGCHLD ignored):
+             * it ran, its status is lost (asyncio's 255). */
+            p->reaped = true;
+            p->returncode = 255;
+        } else if (p->pidfd < 0) {
             rc = errno;
             kill(p->pid, SIGKILL);
             waitpid(p->pid, NULL, 0);

@@ -63,8 +63,8 @@ COR_API cor_reader *cor_proc_stderr(cor_proc *p);
 /*
  * cor_proc_wait - wait for the child to exit and reap it.  *returncode
  * (may be NULL) is asyncio's returncode: the exit status, or -N when the
- * child was killed by signal N (255 when something else in the program
- * reaped it first, e.g. with SIGCHLD ignored).  Returns 0, -ECANCELED /
+ * child was killed by signal N (255 when its status was lost: reaped by
+ * something else, or by the kernel with SIGCHLD ignored).  Returns 0, -ECANCELED /
  * -ETIMEDOUT (the child keeps running; wait again later), -EINVAL, or the
  * -errno of waitid.  Suspends until the exit; after it, returns at once.
  */
