@@ -4,7 +4,8 @@
  * thread (blocking sockets) are served by both loops' listeners, counted
  * per loop with atomics; after cor_server_stop the port refuses; and when
  * nobody calls cor_server_stop, the listeners still close at cor_run's end
- * (also those of acceptors that never ran) and the record is freed.
+ * (also those of acceptors that never ran) and the record is freed; a
+ * stream server on two loops with clients on both.
  */
 #include "child.h"
 #include "harness.h"
@@ -117,6 +118,91 @@ static void test_two_loops(void **state)
                                     "after stop=-111\n");
 }
 
+/* A stream server on two loops, its clients tasks on both loops: lines
+ * echoed through readers and writers, then each side's end of stream. */
+#define SCLIENTS 32
+
+static _Atomic int stream_per_loop[2], stream_ok;
+
+static void stream_echo(cor_reader *r, cor_writer *w, void *arg)
+{
+    (void)arg;
+    int i = cor_loop_index();
+    if (i >= 0 && i < 2)
+        atomic_fetch_add(&stream_per_loop[i], 1);
+    char line[64];
+    ssize_t n;
+    while ((n = cor_reader_readline(r, line, sizeof line)) > 0)
+        if (cor_writer_write(w, line, (size_t)n) < 0 ||
+            cor_writer_drain(w) < 0)
+            break;
+}
+
+static void *stream_client(void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    cor_reader *r;
+    cor_writer *w;
+    if (cor_open_connection("127.0.0.1", port, 5000000000LL, &r, &w) < 0)
+        return NULL;
+    char out[32], in[32];
+    int len = snprintf(out, sizeof out, "line %d\n", i);
+    bool ok = true;
+    for (int k = 0; k < 3; k++) {
+        cor_writer_write(w, out, (size_t)len);
+        ssize_t n = cor_reader_readline(r, in, sizeof in);
+        ok = ok && n == len && memcmp(in, out, (size_t)len) == 0;
+    }
+    cor_writer_close(w);
+    ok = ok && cor_writer_wait_closed(w) == 0;
+    ok = ok && cor_reader_readline(r, in, sizeof in) == 0; /* server's end */
+    cor_writer_free(w);
+    cor_reader_free(r);
+    if (ok)
+        atomic_fetch_add(&stream_ok, 1);
+    return NULL;
+}
+
+static void *stream_loops_main(void *arg)
+{
+    (void)arg;
+    cor_server *s;
+    cor_server_opts o = {.loops = 2};
+    int rc = cor_stream_server_start(&s, "127.0.0.1", 0, stream_echo, NULL,
+                                     &o);
+    rec("start=%d", rc);
+    if (rc < 0)
+        return NULL;
+    port = cor_server_port(s);
+    cor_task *t[SCLIENTS];
+    for (int i = 0; i < SCLIENTS; i++) {
+        cor_spawn_opts so = {.loop = COR_LOOP(i % 2)};
+        if (cor_spawn_ex(&t[i], stream_client, (void *)(intptr_t)i, &so) < 0)
+            t[i] = NULL;
+    }
+    for (int i = 0; i < SCLIENTS; i++) {
+        if (!t[i])
+            continue;
+        cor_await(t[i], NULL);
+        cor_task_release(t[i]);
+    }
+    rec("ok=%d both loops served=%d sum=%d", atomic_load(&stream_ok),
+        atomic_load(&stream_per_loop[0]) > 0 &&
+            atomic_load(&stream_per_loop[1]) > 0,
+        atomic_load(&stream_per_loop[0]) + atomic_load(&stream_per_loop[1]));
+    rec("stop=%d", cor_server_stop(s));
+    return NULL;
+}
+
+static void test_stream_server_two_loops(void **state)
+{
+    (void)state;
+    assert_int_equal(h_run(stream_loops_main, NULL, 2), 0);
+    assert_string_equal(rec_text(), "start=0\n"
+                                    "ok=32 both loops served=1 sum=32\n"
+                                    "stop=0\n");
+}
+
 /* cor_run's end without cor_server_stop, in a child: the port refuses once
  * cor_run returned.  One connection is served first, so the acceptor has
  * started and closes its own listener. */
@@ -186,6 +272,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_two_loops, h_setup,
                                         h_teardown),
+        cmocka_unit_test_setup_teardown(test_stream_server_two_loops,
+                                        h_setup, h_teardown),
         cmocka_unit_test(test_forgot_stop),
         cmocka_unit_test_setup_teardown(test_never_stopped, h_setup,
                                         h_teardown),
