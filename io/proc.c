@@ -116,15 +116,39 @@ static int spawn(cor_proc **out, const char *file, char *const argv[],
         p->fds[i] = i == 0 ? pp[1] : pp[0];
         rc = posix_spawn_file_actions_adddup2(&fa, child[i], i);
     }
-    if (!rc)
-        rc = posix_spawnp(&p->pid, file, &fa, NULL, argv, environ);
+    /* The child starts with SIGPIPE at its default (the io layer ignores
+     * it in this process; an ignored signal would stay ignored across
+     * exec) and nothing blocked, as asyncio's restore_signals does. */
+    posix_spawnattr_t at;
+    sigset_t def, none;
+    sigemptyset(&def);
+    sigaddset(&def, SIGPIPE);
+    sigemptyset(&none);
+    if (!rc && !(rc = posix_spawnattr_init(&at))) {
+        posix_spawnattr_setsigdefault(&at, &def);
+        posix_spawnattr_setsigmask(&at, &none);
+        posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF |
+                                          POSIX_SPAWN_SETSIGMASK);
+        rc = posix_spawnp(&p->pid, file, &fa, &at, argv, environ);
+        posix_spawnattr_destroy(&at);
+    }
     posix_spawn_file_actions_destroy(&fa);
     for (int i = 0; i < 3; i++)
         if (child[i] >= 0)
             close(child[i]);
     if (!rc) {
-        /* The child is unreaped, so its pid cannot have been reused. */
+        /* The child is unreaped, so its pid cannot have been reused --
+         * unless SIGCHLD is ignored and the kernel reaped it already: a
+         * pidfd that does not name a child of ours is not kept. */
         p->pidfd = pidfd_open(p->pid, 0);
+        if (p->pidfd >= 0 &&
+            waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &(siginfo_t){0},
+                   WEXITED | WNOHANG | WNOWAIT) < 0 &&
+            errno == ECHILD) {
+            close(p->pidfd);
+            p->pidfd = -1;
+            errno = ESRCH;
+        }
         if (p->pidfd < 0 && errno == ESRCH) {
             /* Already exited and reaped by the kernel (SIGCHLD ignored):
              * it ran, its status is lost (asyncio's 255). */

@@ -32,10 +32,19 @@ struct conn_ref {
     int fd;
 };
 
+/* Close a socket of ours even in a cancelled task (the close would
+ * otherwise be refused, and the fd leaked). */
+static void close_shielded(int fd)
+{
+    cor_shield_begin();
+    cor_close(fd);
+    cor_shield_end();
+}
+
 static void ref_drop(struct conn_ref *ref)
 {
     if (ref && --ref->refs == 0) {
-        cor_close(ref->fd);
+        close_shielded(ref->fd);
         free(ref);
     }
 }
@@ -198,6 +207,16 @@ ssize_t cor_reader_read_all(cor_reader *r, char **out)
             cap *= 2;
         }
         ssize_t n = raw_read(r, o + len, cap - len);
+        if (n == -ECANCELED || n == -ETIMEDOUT) {
+            /* Interrupted: what was read goes back to the reader (its
+             * buffer may then hold more than the limit). */
+            free(r->buf);
+            r->buf = o;
+            r->start = 0;
+            r->end = len;
+            r->cap = cap + 1;
+            return n;
+        }
         if (n < 0) {
             free(o);
             return n;
@@ -422,7 +441,10 @@ static void on_cqe(struct cor__op *op, struct io_uring_cqe *cqe)
     w->busy = w->shutting = false;
     int res = cqe->res;
     if (shutting) {
-        w->closed = true; /* a peer already gone (-ENOTCONN) is closed too */
+        /* A peer already gone (-ENOTCONN) is closed too. */
+        if (res < 0 && res != -ENOTCONN && !w->err)
+            w->err = res;
+        w->closed = true;
     } else if (res > 0) {
         w->foff += (size_t)res;
         if (w->paused && cor_writer_buffered(w) <= LOW_WATER)
@@ -582,7 +604,7 @@ int cor_open_connection(const char *host, int port, int64_t timeout_ns,
     }
     if (rc < 0) {
         free(ref);
-        cor_close(fd);
+        close_shielded(fd);
         return rc;
     }
     *ref = (struct conn_ref){.refs = 2, .fd = fd};

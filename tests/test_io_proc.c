@@ -5,7 +5,8 @@
  * once the child has started; its piped output read line by line as it
  * comes), exit statuses and signals in asyncio's returncode, communicate
  * with more input and output than a pipe holds, a missing program, a wait
- * cut short by a deadline, SIGCHLD ignored, bad input; no fd left open.
+ * cut short by a deadline, SIGCHLD ignored, SIGPIPE back at its default
+ * in the child, bad input; no fd left open.
  */
 #include "aio_util.h"
 
@@ -221,6 +222,43 @@ static void test_errors(void **state)
     assert_int_equal(h_count_fds(), before);
 }
 
+/* The child starts with SIGPIPE at its default and nothing blocked, even
+ * though this process ignores SIGPIPE (as the io layer makes it do). */
+static void *sigpipe_main(void *arg)
+{
+    (void)arg;
+    cor_proc *p;
+    const char *cat[] = {"cat", "/proc/self/status", NULL};
+    if (cor_proc_exec(&p, cat, &(cor_proc_opts){.pipe_stdout = true}) < 0)
+        return NULL;
+    char *out = NULL;
+    size_t n = 0;
+    cor_proc_communicate(p, NULL, 0, &out, &n, NULL, NULL, NULL);
+    cor_proc_free(p);
+    unsigned long long ign = ~0ull, blk = ~0ull;
+    const char *i = out ? strstr(out, "SigIgn:") : NULL;
+    const char *b = out ? strstr(out, "SigBlk:") : NULL;
+    if (i && b) {
+        sscanf(i + 7, "%llx", &ign);
+        sscanf(b + 7, "%llx", &blk);
+    }
+    rec("child: SIGPIPE ignored=%d blocked=%llx",
+        (int)((ign >> (SIGPIPE - 1)) & 1), blk);
+    free(out);
+    return NULL;
+}
+
+static void test_child_signals(void **state)
+{
+    (void)state;
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+    sigaction(SIGPIPE, &ign, &old);
+    int rc = h_run(sigpipe_main, NULL, 1);
+    sigaction(SIGPIPE, &old, NULL);
+    assert_int_equal(rc, 0);
+    assert_string_equal(rec_text(), "child: SIGPIPE ignored=0 blocked=0\n");
+}
+
 /* SIGCHLD ignored: the kernel reaps the child itself, sometimes before
  * the start has its pidfd; the start still succeeds and the wait still
  * ends (with asyncio's 255 for an unknown status), never polls forever. */
@@ -260,6 +298,8 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_errors, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_sigchld_ignored, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_child_signals, h_setup,
                                         h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

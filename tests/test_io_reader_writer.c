@@ -331,6 +331,72 @@ static void test_cancelled_read(void **state)
     assert_string_equal(rec_text(), want);
 }
 
+/* read_all cut short by a deadline gives what it read back to the reader;
+ * a pair from cor_open_connection freed by a cancelled task still closes
+ * its socket. */
+static void *read_all_cut_main(void *arg)
+{
+    (void)arg;
+    pair();
+    cor_reader *r;
+    CHECK_EQ(cor_reader_open(&r, sv[0], 0), 0);
+    send_str(sv[1], "abc");
+    char *all = NULL;
+    cor_timeout_scope sc;
+    cor_timeout_begin(&sc, 0.05);
+    ssize_t n = cor_reader_read_all(r, &all);
+    cor_timeout_end(&sc);
+    rec("cut=%zd out=%p", n, (void *)all);
+    send_str(sv[1], "def");
+    close(sv[1]);
+    n = cor_reader_read_all(r, &all);
+    rec("all=%zd %s", n, all ? all : "(null)");
+    free(all);
+    cor_reader_free(r);
+    close(sv[0]);
+    return NULL;
+}
+
+static void handle_nothing(cor_reader *r, cor_writer *w, void *arg)
+{
+    (void)r;
+    (void)w;
+    (void)arg;
+}
+
+static void *cancelled_free_main(void *arg)
+{
+    (void)arg;
+    cor_server *s;
+    CHECK_EQ(cor_stream_server_start(&s, "127.0.0.1", 0, handle_nothing,
+                                     NULL, NULL),
+             0);
+    cor_reader *r;
+    cor_writer *w;
+    CHECK_EQ(cor_open_connection("127.0.0.1", cor_server_port(s), -1, &r, &w),
+             0);
+    cor_task_cancel(cor_current_task());
+    cor_writer_free(w);
+    cor_reader_free(r); /* the socket closes here, cancelled or not */
+    cor_shield_begin();
+    cor_server_stop(s);
+    cor_shield_end();
+    return NULL;
+}
+
+static void test_interrupted_cleanup(void **state)
+{
+    (void)state;
+    assert_int_equal(h_run(read_all_cut_main, NULL, 1), 0);
+    char want[64];
+    snprintf(want, sizeof want, "cut=%d out=(nil)\nall=6 abcdef\n",
+             -ETIMEDOUT);
+    assert_string_equal(rec_text(), want);
+    int before = h_count_fds();
+    h_run(cancelled_free_main, NULL, 1);
+    assert_int_equal(h_count_fds(), before);
+}
+
 /* readexactly: large counts bypass the buffer; a short stream reports the
  * partial count; a pipe is read with cor_read. */
 static void *exact_main(void *arg)
@@ -658,6 +724,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancelled_read, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_readexactly, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_interrupted_cleanup, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_nonblocking_fds, h_setup,
                                         h_teardown),

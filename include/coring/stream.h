@@ -65,8 +65,9 @@ COR_API ssize_t cor_reader_read(cor_reader *r, void *buf, size_t len);
 /*
  * cor_reader_read_all - asyncio's read(-1): everything up to the end of
  * the stream, in a malloc'd buffer (*out, NUL-terminated, the caller frees
- * it).  Returns its length, or -errno (-ENOMEM, or the stream's error:
- * then the bytes read so far are dropped and *out is NULL).  Suspends.
+ * it).  Returns its length, or -errno with *out NULL: -ECANCELED /
+ * -ETIMEDOUT leave the bytes read so far in the reader; -ENOMEM or the
+ * stream's error drop them.  Suspends.
  */
 COR_API ssize_t cor_reader_read_all(cor_reader *r, char **out);
 
