@@ -42,22 +42,27 @@ static void *echo_once(int fd, void *arg)
     return NULL;
 }
 
-/* A blocking connect to 127.0.0.1:p: the fd, or -errno. */
+/* A blocking connect to 127.0.0.1:p: the fd, or -errno.  A connect with a
+ * timeout is not restarted after an interruption (io_uring's task-work
+ * notification, once a ring of this thread is torn down, is one): EINTR
+ * is retried with a fresh socket. */
 static int plain_connect(int p)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct timeval tv = {.tv_sec = 5}; /* a failure, not a hang */
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)p)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+    for (int tries = 0;; tries++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct timeval tv = {.tv_sec = 5}; /* a failure, not a hang */
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)p)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
+            return fd;
         int e = errno;
         close(fd);
-        return -e;
+        if (e != EINTR || tries == 5)
+            return -e;
     }
-    return fd;
 }
 
 /* Each connection: one round trip, then close. */
