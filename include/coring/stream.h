@@ -8,7 +8,9 @@
  *
  * Both belong to the loop of the task that opened them and are used from
  * tasks of that loop.  Neither closes its fd, except the pair made by
- * cor_open_connection, which owns its socket (closed when both are freed).
+ * cor_open_connection, which owns its socket (closed when both are freed),
+ * and a child process's stdin writer (coring/proc.h), which closes its
+ * pipe.
  * A stream server (cor_stream_server_start) hands each connection a pair.
  *
  * Errors are the io calls' (-ECONNRESET, -EPIPE ...), plus:
