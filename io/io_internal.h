@@ -79,6 +79,14 @@ void cor__stream_serve(int fd, cor_stream_fn *fn, void *arg);
 /* The writer closes its (non-socket) fd when it is closed or freed. */
 void cor__writer_own_fd(cor_writer *w);
 
+/*
+ * The calling task, which must run on home, the loop an io object (a
+ * stream, a process) belongs to; anything else stops the program with a
+ * message naming call and what.
+ */
+struct cor_task *cor__io_home_task(const struct cor_loop *home,
+                                   const char *call, const char *what);
+
 /* Ignore SIGPIPE once per process if it is at its default disposition. */
 void cor__io_sigpipe_once(void);
 

@@ -37,13 +37,6 @@ struct cor_proc {
     cor_reader *out, *err;
 };
 
-static void proc_check(const struct cor_proc *p, const char *call)
-{
-    struct cor_task *t = cor__need_task(call);
-    if (t->fut.loop != p->loop)
-        cor__panic("%s: the process belongs to another loop", call);
-}
-
 /* Reap the child if it has exited: 1 once it is reaped, 0 while it runs,
  * or -errno. */
 static int try_reap(struct cor_proc *p)
@@ -226,7 +219,7 @@ int cor_proc_wait(cor_proc *p, int *returncode)
 {
     if (!p)
         return -EINVAL;
-    proc_check(p, "cor_proc_wait");
+    cor__io_home_task(p->loop, "cor_proc_wait", "process");
     int reaped;
     while ((reaped = try_reap(p)) == 0) {
         /* The pidfd reads ready once the child has exited. */
@@ -294,7 +287,7 @@ int cor_proc_communicate(cor_proc *p, const void *in, size_t len, char **out,
 {
     if (!p || (!in && len))
         return -EINVAL;
-    proc_check(p, "cor_proc_communicate");
+    cor__io_home_task(p->loop, "cor_proc_communicate", "process");
     struct drain d[2] = {{.r = p->out}, {.r = p->err}};
     cor_task *t[2] = {NULL, NULL};
     int rc = 0;
@@ -351,6 +344,6 @@ void cor_proc_free(cor_proc *p)
 {
     if (!p)
         return;
-    proc_check(p, "cor_proc_free");
+    cor__io_home_task(p->loop, "cor_proc_free", "process");
     proc_release(p);
 }

@@ -251,20 +251,12 @@ static size_t drain(struct cor_recv_stream *s, char *buf, size_t len)
     return done;
 }
 
-static struct cor_task *stream_task(struct cor_recv_stream *s,
-                                    const char *call)
-{
-    struct cor_task *t = cor__need_task(call);
-    if (t->fut.loop != s->loop)
-        cor__panic("%s: the stream belongs to another loop", call);
-    return t;
-}
-
 ssize_t cor_recv_stream_read(cor_recv_stream *s, void *buf, size_t len)
 {
     if (!s || (!buf && len))
         return -EINVAL;
-    struct cor_task *t = stream_task(s, "cor_recv_stream_read");
+    struct cor_task *t =
+        cor__io_home_task(s->loop, "cor_recv_stream_read", "stream");
     if (!s->ring)
         return cor_recv(s->fd, buf, len, 0);
     for (;;) {
@@ -309,7 +301,8 @@ int cor_recv_stream_close(cor_recv_stream *s)
 {
     if (!s)
         return -EINVAL;
-    struct cor_task *t = stream_task(s, "cor_recv_stream_close");
+    struct cor_task *t =
+        cor__io_home_task(s->loop, "cor_recv_stream_close", "stream");
     if (s->armed) {
         /* The multishot points at s: cancel it and wait for its final
          * completion before s goes (invariant 3). */

@@ -57,14 +57,6 @@ static bool is_stream_socket(int fd)
            type == SOCK_STREAM;
 }
 
-static struct cor_loop *owner_check(struct cor_loop *l, const char *call)
-{
-    struct cor_task *t = cor__need_task(call);
-    if (t->fut.loop != l)
-        cor__panic("%s: the stream belongs to another loop", call);
-    return l;
-}
-
 /* ------------------------------------------------------------- readers -- */
 
 /* The first allocation of a reader's buffer; it grows up to the limit. */
@@ -169,7 +161,7 @@ ssize_t cor_reader_read(cor_reader *r, void *buf, size_t len)
 {
     if (!r || (!buf && len))
         return -EINVAL;
-    owner_check(r->loop, "cor_reader_read");
+    cor__io_home_task(r->loop, "cor_reader_read", "stream");
     if (!len)
         return 0;
     if (r->start == r->end) {
@@ -189,7 +181,7 @@ ssize_t cor_reader_read_all(cor_reader *r, char **out)
 {
     if (!r || !out)
         return -EINVAL;
-    owner_check(r->loop, "cor_reader_read_all");
+    cor__io_home_task(r->loop, "cor_reader_read_all", "stream");
     *out = NULL;
     size_t len = r->end - r->start, cap = len > 4096 ? len * 2 : 8192;
     char *o = malloc(cap + 1);
@@ -238,7 +230,7 @@ int cor_reader_readexactly(cor_reader *r, void *buf, size_t len, size_t *got)
         *got = 0;
     if (!r || (!buf && len))
         return -EINVAL;
-    owner_check(r->loop, "cor_reader_readexactly");
+    cor__io_home_task(r->loop, "cor_reader_readexactly", "stream");
     char *p = buf;
     size_t done = take(r, p, len);
     int rc = 0;
@@ -270,7 +262,7 @@ ssize_t cor_reader_readuntil(cor_reader *r, const void *sep, size_t seplen,
 {
     if (!r || !sep || !seplen || (!buf && cap))
         return -EINVAL;
-    owner_check(r->loop, "cor_reader_readuntil");
+    cor__io_home_task(r->loop, "cor_reader_readuntil", "stream");
     size_t max = cap < r->limit ? cap : r->limit;
     size_t from = 0; /* where the separator may start, from r->start */
     for (;;) {
@@ -320,7 +312,7 @@ void cor_reader_free(cor_reader *r)
 {
     if (!r)
         return;
-    owner_check(r->loop, "cor_reader_free");
+    cor__io_home_task(r->loop, "cor_reader_free", "stream");
     if (r->rs)
         cor_recv_stream_close(r->rs);
     free(r->buf);
@@ -485,7 +477,7 @@ int cor_writer_write(cor_writer *w, const void *buf, size_t len)
 {
     if (!w || (!buf && len))
         return -EINVAL;
-    owner_check(w->loop, "cor_writer_write");
+    cor__io_home_task(w->loop, "cor_writer_write", "stream");
     if (w->err)
         return w->err;
     if (w->closing)
@@ -517,7 +509,7 @@ int cor_writer_drain(cor_writer *w)
 {
     if (!w)
         return -EINVAL;
-    owner_check(w->loop, "cor_writer_drain");
+    cor__io_home_task(w->loop, "cor_writer_drain", "stream");
     while (w->paused && !w->err) {
         int rc = cor_event_wait(w->ev);
         if (rc < 0)
@@ -530,7 +522,7 @@ void cor_writer_close(cor_writer *w)
 {
     if (!w || w->closing)
         return;
-    owner_check(w->loop, "cor_writer_close");
+    cor__io_home_task(w->loop, "cor_writer_close", "stream");
     w->closing = true;
     kick(w);
 }
@@ -544,7 +536,7 @@ int cor_writer_wait_closed(cor_writer *w)
 {
     if (!w)
         return -EINVAL;
-    owner_check(w->loop, "cor_writer_wait_closed");
+    cor__io_home_task(w->loop, "cor_writer_wait_closed", "stream");
     while (!w->closed) {
         int rc = cor_event_wait(w->ev);
         if (rc < 0)
@@ -557,7 +549,7 @@ void cor_writer_free(cor_writer *w)
 {
     if (!w)
         return;
-    owner_check(w->loop, "cor_writer_free");
+    cor__io_home_task(w->loop, "cor_writer_free", "stream");
     if (w->busy) {
         /* Abort: the op points into w, so wait for its last completion. */
         w->aborting = true;
