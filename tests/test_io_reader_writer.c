@@ -442,7 +442,7 @@ static void test_readexactly(void **state)
                                     "same=1\nshort=1 got=3 b'xyz' eof=1\n");
 }
 
-static void *read_all_task2(void *arg)
+static void *read_all_task(void *arg)
 {
     return (void *)(intptr_t)cor_reader_read_all(shared_r, arg);
 }
@@ -470,7 +470,7 @@ static void *nonblock_main(void *arg)
     /* The rest is read while the writer finishes. */
     char *all = NULL;
     shared_r = r;
-    cor_task *t = cor_spawn(read_all_task2, &all);
+    cor_task *t = cor_spawn(read_all_task, &all);
     cor_writer_close(w);
     rec("wait_closed=%d", cor_writer_wait_closed(w));
     cor_writer_free(w);
@@ -502,21 +502,13 @@ static void test_nonblocking_fds(void **state)
 
 /* Many writes arrive in order and byte-exact, then the end of stream; a
  * write after close is refused. */
-static void *read_all_task(void *arg)
-{
-    char **all = arg;
-    cor_reader *r;
-    CHECK_EQ(cor_reader_open(&r, sv[1], 0), 0);
-    ssize_t n = cor_reader_read_all(r, all);
-    cor_reader_free(r);
-    return (void *)(intptr_t)n;
-}
 
 static void *order_main(void *arg)
 {
     (void)arg;
     pair();
     char *all = NULL;
+    CHECK_EQ(cor_reader_open(&shared_r, sv[1], 0), 0);
     cor_task *t = cor_spawn(read_all_task, &all);
     cor_writer *w;
     CHECK_EQ(cor_writer_open(&w, sv[0]), 0);
@@ -545,6 +537,7 @@ static void *order_main(void *arg)
     rec("wait_closed=%d buffered=%zu", cor_writer_wait_closed(w),
         cor_writer_buffered(w));
     cor_writer_free(w);
+    cor_reader_free(shared_r);
     close(sv[0]);
     close(sv[1]);
     return NULL;
