@@ -1,0 +1,191 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# cpu_per_req.sh - server CPU and io_uring_enter calls per request, coring's
+# examples/echo_server against raw liburing (the peers' srv_uring, plain recv
+# and -m: multishot recv with provided buffers), one loop each.
+#
+#   bench/cpu_per_req.sh            # from the repository root, after a build
+#
+# The server runs pinned to CPU 0, the load on CPU 1 (wrk for HTTP
+# keep-alive, the peers' echo_client for echo 64 B), loopback only.  For
+# each workload the three servers run interleaved, RUNS rounds (the order
+# rotated each round); each run is a warm-up, then `perf stat` on the
+# server's PID for the length of one bounded load run.  Printed, medians over
+# the rounds, one `name: value unit` line per figure:
+#
+#   <wl>_<server>_cpu_per_req: server task-clock / requests   (us)
+#   <wl>_<server>_enters_per_req: io_uring_enter calls / requests
+#   <wl>_cpu_per_req_coring_over_<peer>, <wl>_enters_per_req_coring_over_<peer>
+#
+# and, from one more run per server with io_uring's tracepoints on (not
+# timed: the tracepoints cost CPU themselves), the kernel's work per request:
+# SQEs (io_uring_submit_req), CQEs (io_uring_complete), runs of deferred
+# task work (io_uring_local_work_run), poll arms (io_uring_poll_arm).
+#
+# Environment: BUILD (coring's build dir, default build), PEERS (the peers'
+# directory, default ../shared/peers), RUNS (5), SECS per run (3), CONNS
+# (100), PORT (18733), SERVER_CPU (0), LOAD_CPU (1), ONLY ("echo http").
+# Needs perf (run as root, or with kernel.perf_event_paranoid <= 0 and
+# tracefs readable), wrk, gcc and liburing's headers for the peers.
+# About 3 minutes at the defaults.  Only the processes it starts are killed.
+set -eu
+
+BUILD=${BUILD:-build}
+PEERS=${PEERS:-../shared/peers}
+RUNS=${RUNS:-5}
+SECS=${SECS:-3}
+CONNS=${CONNS:-100}
+PORT=${PORT:-18733}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+ONLY=${ONLY:-echo http}
+
+die() { echo "cpu_per_req: $*" >&2; exit 1; }
+
+CORING=$BUILD/examples/echo_server
+[ -x "$CORING" ] || die "no $CORING (build first: meson setup build && ninja -C build)"
+for t in perf wrk taskset gcc pkg-config ss; do
+    command -v "$t" >/dev/null || die "$t is missing"
+done
+PB=$BUILD/peers
+mkdir -p "$PB"
+if [ ! -x "$PB/srv_uring" ] || [ ! -x "$PB/echo_client" ]; then
+    [ -f "$PEERS/src/srv_uring.c" ] || die "no peers at $PEERS (set PEERS)"
+    gcc -O2 -g -o "$PB/srv_uring" "$PEERS/src/srv_uring.c" \
+        $(pkg-config --cflags --libs liburing) -lpthread
+    gcc -O2 -g -o "$PB/echo_client" "$PEERS/src/echo_client.c" -lpthread
+fi
+perf stat -e syscalls:sys_enter_io_uring_enter -- true >/dev/null 2>&1 ||
+    die "perf cannot count syscalls:sys_enter_io_uring_enter (run as root?)"
+
+TMP=$(mktemp -d)
+SRV=
+cleanup() {
+    if [ -n "$SRV" ]; then
+        kill "$SRV" 2>/dev/null || true
+        wait "$SRV" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+port_busy() { ss -Htln "sport = :$PORT" | grep -q .; }
+port_busy && die "port $PORT is in use (set PORT)"
+
+# start_server NAME PROTO: the server on SERVER_CPU, in SRV
+start_server() {
+    case $1 in
+    coring) taskset -c "$SERVER_CPU" "$CORING" "$2" "$PORT" 1 2>/dev/null & ;;
+    uring) taskset -c "$SERVER_CPU" "$PB/srv_uring" "$2" "$PORT" 1 2>/dev/null & ;;
+    uring-m) taskset -c "$SERVER_CPU" "$PB/srv_uring" "$2" "$PORT" 1 -m 2>/dev/null & ;;
+    esac
+    SRV=$!
+    local i
+    for i in $(seq 100); do
+        port_busy && return 0
+        sleep 0.05
+    done
+    die "$1 did not start listening on $PORT"
+}
+
+stop_server() {
+    kill "$SRV" 2>/dev/null || true
+    wait "$SRV" 2>/dev/null || true
+    SRV=
+    local i
+    for i in $(seq 100); do
+        port_busy || return 0
+        sleep 0.05
+    done
+}
+
+# load_cmd PROTO SECS: one bounded load run on LOAD_CPU (output in TMP/load)
+load_cmd() {
+    if [ "$1" = http ]; then
+        echo taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$2"s "http://127.0.0.1:$PORT/"
+    else
+        echo taskset -c "$LOAD_CPU" "$PB/echo_client" -p "$PORT" -c "$CONNS" -s 64 -d "$2" -w 0
+    fi
+}
+
+# requests PROTO: completed requests of the last load run
+requests() {
+    if [ "$1" = http ]; then
+        awk '/requests in/ {print $1}' "$TMP/load"
+    else
+        tr ' ' '\n' <"$TMP/load" | awk -F= '$1 == "msgs" {print $2}'
+    fi
+}
+
+# measure NAME PROTO EVENTS: warm up, then perf stat on the server for one
+# load run; prints "requests event=count ..."
+measure() {
+    start_server "$1" "$2"
+    $(load_cmd "$2" 1) >"$TMP/load" 2>&1 || true
+    perf stat -x, -e "$3" -p "$SRV" -o "$TMP/perf" -- \
+        $(load_cmd "$2" "$SECS") >"$TMP/load" 2>&1 || true
+    stop_server
+    local reqs
+    reqs=$(requests "$2")
+    [ -n "$reqs" ] && [ "$reqs" -gt 0 ] ||
+        die "$1 $2: no requests ($(cat "$TMP/load"))"
+    awk -F, -v r="$reqs" 'BEGIN {printf "%s", r}
+        /^[0-9.]+,/ {e = $3; sub(/.*:/, "", e); printf " %s=%s", e, $1}
+        END {print ""}' "$TMP/perf"
+}
+
+field() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
+median() { sort -g | awk '{a[NR] = $1} END {
+    if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+SERVERS=(coring uring uring-m)
+TIMED=task-clock,syscalls:sys_enter_io_uring_enter
+TRACED=io_uring:io_uring_submit_req,io_uring:io_uring_complete
+TRACED=$TRACED,io_uring:io_uring_local_work_run,io_uring:io_uring_task_work_run
+TRACED=$TRACED,io_uring:io_uring_poll_arm,syscalls:sys_enter_io_uring_enter
+echo "# server on CPU $SERVER_CPU, load on CPU $LOAD_CPU, $CONNS connections," \
+     "$RUNS rounds of ${SECS} s, $(nproc) CPUs"
+for wl in $ONLY; do
+    for ((r = 0; r < RUNS; r++)); do
+        for ((k = 0; k < ${#SERVERS[@]}; k++)); do
+            s=${SERVERS[(k + r) % ${#SERVERS[@]}]}
+            line=$(measure "$s" "$wl" "$TIMED")
+            reqs=${line%% *}
+            ms=$(echo "$line" | field task-clock)
+            en=$(echo "$line" | field sys_enter_io_uring_enter)
+            awk -v m="$ms" -v q="$reqs" 'BEGIN {printf "%.4f\n", m * 1000 / q}' >>"$TMP/$wl.$s.cpu"
+            awk -v e="$en" -v q="$reqs" 'BEGIN {printf "%.4f\n", e / q}' >>"$TMP/$wl.$s.enters"
+            echo "# $wl round $((r + 1)) $s: $reqs requests" >&2
+        done
+    done
+    for s in "${SERVERS[@]}"; do
+        n=${s/-/_}
+        echo "${wl}_${n}_cpu_per_req: $(median <"$TMP/$wl.$s.cpu") us"
+        echo "${wl}_${n}_enters_per_req: $(median <"$TMP/$wl.$s.enters") calls"
+    done
+    c_cpu=$(median <"$TMP/$wl.coring.cpu")
+    c_en=$(median <"$TMP/$wl.coring.enters")
+    for s in uring uring-m; do
+        n=${s/-/_}
+        p_cpu=$(median <"$TMP/$wl.$s.cpu")
+        p_en=$(median <"$TMP/$wl.$s.enters")
+        awk -v a="$c_cpu" -v b="$p_cpu" -v n="${wl}_cpu_per_req_coring_over_$n" \
+            'BEGIN {printf "%s: %.3f ratio\n", n, a / b}'
+        awk -v a="$c_en" -v b="$p_en" -v n="${wl}_enters_per_req_coring_over_$n" \
+            'BEGIN {printf "%s: %.3f ratio\n", n, a / b}'
+    done
+    for s in "${SERVERS[@]}"; do
+        n=${s/-/_}
+        line=$(measure "$s" "$wl" "$TRACED")
+        reqs=${line%% *}
+        for ev in io_uring_submit_req:sqes io_uring_complete:cqes \
+                  io_uring_local_work_run:task_work_runs \
+                  io_uring_task_work_run:tctx_task_work_runs \
+                  io_uring_poll_arm:poll_arms; do
+            v=$(echo "$line" | field "${ev%%:*}")
+            awk -v v="${v:-0}" -v q="$reqs" -v n="${wl}_${n}_${ev##*:}_per_req" \
+                'BEGIN {printf "%s: %.3f count\n", n, v / q}'
+        done
+    done
+done
