@@ -12,7 +12,7 @@ PKGS := gcc make meson ninja-build pkg-config liburing-dev libcmocka-dev \
 MESON_SETUP := meson setup -Dwerror=true -Dtests=enabled
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build demo test test-plain test-asan test-tsan bench clean
+.PHONY: all deps build demo test test-plain test-rings test-asan test-tsan bench clean
 
 all: build
 
@@ -45,6 +45,13 @@ demo: build
 test-plain: build
 	meson test -C build --print-errorlogs --num-processes 2
 
+# The plain build's suite again on narrowed rings (COR_RING, docs/design.md).
+test-rings: build
+	for s in ringnodefer ringbasic ringoverflow; do \
+	  echo "== ring configuration: $$s"; \
+	  meson test -C build --setup $$s --print-errorlogs --num-processes 2 --no-suite slow || exit 1; \
+	done
+
 test-asan: deps
 	[ -f build-asan/build.ninja ] || $(MESON_SETUP) -Db_sanitize=address,undefined -Db_lundef=false build-asan
 	ninja -C build-asan
@@ -57,7 +64,7 @@ test-tsan: deps
 	TSAN_OPTIONS=halt_on_error=1 \
 	  meson test -C build-tsan --print-errorlogs --num-processes 2 --timeout-multiplier 4 --suite threads
 
-test: test-plain test-asan test-tsan
+test: test-plain test-rings test-asan test-tsan
 
 bench: build
 	./build/bench/micro

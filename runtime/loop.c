@@ -84,6 +84,55 @@ static const char *refused_text(int err, char *buf, size_t len)
 }
 
 /*
+ * COR_RING in the environment narrows the ring's configuration, for the
+ * test suite's ring-configuration matrix (docs/design.md): a comma list of
+ *   nodefer  no DEFER_TASKRUN (SINGLE_ISSUER and COOP_TASKRUN only)
+ *   coop     neither DEFER_TASKRUN nor SINGLE_ISSUER (COOP_TASKRUN only)
+ *   basic    no setup flags at all (task work runs by signal)
+ *   eventfd  other loops wake this one through its eventfd, not MSG_RING
+ *   cq=N     N SQ and CQ entries (a power of two, 2..4096): a CQ small
+ *            enough to overflow, the overflow list then drained by the loop
+ * Unknown words are logged and ignored.
+ */
+struct ring_cfg {
+    size_t first;  /* first entry of ring_setup's chain to try */
+    unsigned cq;   /* 0: 4 x the SQ entries */
+    bool eventfd;
+};
+
+static struct ring_cfg ring_cfg_from_env(void)
+{
+    struct ring_cfg c = {0};
+    const char *env = getenv("COR_RING");
+    if (!env)
+        return c;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", env);
+    char *save = NULL;
+    for (char *w = strtok_r(buf, ",", &save); w;
+         w = strtok_r(NULL, ",", &save)) {
+        unsigned long n;
+        char *end;
+        if (strcmp(w, "nodefer") == 0) {
+            c.first = c.first > 1 ? c.first : 1;
+        } else if (strcmp(w, "coop") == 0) {
+            c.first = c.first > 2 ? c.first : 2;
+        } else if (strcmp(w, "basic") == 0) {
+            c.first = 3;
+        } else if (strcmp(w, "eventfd") == 0) {
+            c.eventfd = true;
+        } else if (strncmp(w, "cq=", 3) == 0 &&
+                   (n = strtoul(w + 3, &end, 10)) >= 2 && n <= 4096 &&
+                   *end == '\0' && (n & (n - 1)) == 0) {
+            c.cq = (unsigned)n;
+        } else {
+            cor_log("COR_RING: ignoring '%s'", w);
+        }
+    }
+    return c;
+}
+
+/*
  * The ring, with the best flags the kernel takes: SINGLE_ISSUER and
  * DEFER_TASKRUN (completions run only when we enter), then COOP_TASKRUN, then
  * none.  EINVAL means "not this flag set"; anything else is final.
@@ -98,13 +147,20 @@ static int ring_setup(struct cor_loop *l, unsigned entries, bool no_defer)
         IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL,
         0,
     };
+    struct ring_cfg cfg = ring_cfg_from_env();
+    if (no_defer && cfg.first < 1)
+        cfg.first = 1;
+    if (cfg.eventfd)
+        atomic_store(&cor__wake_msgring, false);
+    unsigned cq = cfg.cq ? cfg.cq : entries * 4;
+    if (cfg.cq && entries > cfg.cq)
+        entries = cfg.cq;
     int rc = -EINVAL;
-    for (size_t i = no_defer ? 1 : 0; i < sizeof chain / sizeof chain[0];
-         i++) {
+    for (size_t i = cfg.first; i < sizeof chain / sizeof chain[0]; i++) {
         struct io_uring_params p;
         memset(&p, 0, sizeof p);
         p.flags = chain[i] | IORING_SETUP_CQSIZE;
-        p.cq_entries = entries * 4;
+        p.cq_entries = cq;
         rc = io_uring_queue_init_params(entries, &l->ring, &p);
         if (rc == 0) {
             l->ring_flags = p.flags;
