@@ -8,7 +8,7 @@
 # Builds go to build/ (plain), build-asan/ and build-tsan/.
 
 PKGS := gcc make meson ninja-build pkg-config liburing-dev libcmocka-dev \
-        gcc-aarch64-linux-gnu fio libuv1-dev valgrind
+        gcc-aarch64-linux-gnu fio libuv1-dev valgrind gnuplot-nox
 MESON_SETUP := meson setup -Dwerror=true -Dtests=enabled
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -40,6 +40,10 @@ demo: build
 	@echo "== seed 000: sequential awaits against concurrent tasks"
 	./build/examples/gather_timing
 	@echo
+	@echo "== one server loop against many (build/bench/netscale, docs/bench.md)"
+	./build/bench/netscale --duration 1 --warmup 0.25 --table-only
+	@echo
+	@echo "== a file read with many coroutines in flight"
 	./build/examples/demo
 
 test-plain: build
