@@ -97,6 +97,33 @@ static void *nothing(void *arg)
 
 static double result_value;
 
+/* ---------------------------------------------------- counters ---- */
+
+/* The pool's shared-state costs per job over a run (cor_executor_stats):
+ * lock acquisitions, those that waited, workers woken, loop posts. */
+enum { C_LOCKS, C_WAITS, C_WAKEUPS, C_POSTS, NCOUNT };
+
+static cor_executor_stats stats_before;
+
+static void counters_start(void)
+{
+    cor_executor_stats_get(&stats_before);
+}
+
+static void counters_end(double out[NCOUNT])
+{
+    cor_executor_stats a;
+    cor_executor_stats_get(&a);
+    const cor_executor_stats *b = &stats_before;
+    double jobs = (double)(a.completed - b->completed);
+    if (jobs < 1)
+        jobs = 1;
+    out[C_LOCKS] = (a.locks - b->locks) / jobs;
+    out[C_WAITS] = (a.lock_waits - b->lock_waits) / jobs;
+    out[C_WAKEUPS] = (a.wakeups - b->wakeups) / jobs;
+    out[C_POSTS] = (a.posts - b->posts) / jobs;
+}
+
 static void *rtt_main(void *arg)
 {
     (void)arg;
@@ -123,6 +150,56 @@ static void *batch_main(void *arg)
         cor_future_release(f[i]);
     }
     result_value = JOBS / ((micro_now_ns() - t0) / 1e9);
+    return NULL;
+}
+
+/* The counters' workload, on every loop at once: a batch of submits, then
+ * tasks calling to_thread one job at a time. */
+#define SWEEP_BATCH 2000
+#define SWEEP_TASKS 32
+#define SWEEP_CALLS 50
+
+static void *sweep_caller(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < SWEEP_CALLS; i++)
+        cor_to_thread(nothing, NULL, NULL);
+    return NULL;
+}
+
+static void *sweep_loop(void *arg)
+{
+    (void)arg;
+    static _Thread_local cor_future *f[SWEEP_BATCH];
+    for (int i = 0; i < SWEEP_BATCH; i++)
+        if (cor_executor_submit(nothing, NULL, NULL, NULL, &f[i]) < 0)
+            f[i] = NULL;
+    for (int i = 0; i < SWEEP_BATCH; i++) {
+        if (f[i])
+            cor_future_await(f[i], NULL);
+        cor_future_release(f[i]);
+    }
+    cor_task *t[SWEEP_TASKS];
+    for (int i = 0; i < SWEEP_TASKS; i++)
+        t[i] = cor_spawn(sweep_caller, NULL);
+    for (int i = 0; i < SWEEP_TASKS; i++) {
+        cor_await(t[i], NULL);
+        cor_task_release(t[i]);
+    }
+    return NULL;
+}
+
+static void *sweep_main(void *arg)
+{
+    (void)arg;
+    int n = cor_loop_count();
+    cor_task *t[64];
+    for (int i = 0; i < n && i < 64; i++)
+        t[i] = cor_spawn_on(i, sweep_loop, NULL);
+    for (int i = 0; i < n && i < 64; i++) {
+        cor_await(t[i], NULL);
+        cor_task_release(t[i]);
+    }
     return NULL;
 }
 
@@ -320,9 +397,38 @@ enum {
     NFIG
 };
 
+static double run(cor_fn *fn, void *arg, int loops, bool pin);
+
+/* Counters per job against workers and submitting loops: the proof, on any
+ * machine, that the pool's shared-state work per job does not grow with
+ * them (timings need the cores; these counts do not). */
+static void counter_sweep(void)
+{
+    static const unsigned workers[] = {2, 16, 64};
+    static const int loops[] = {1, 4};
+    static const char *names[NCOUNT] = {"locks", "lock_waits", "wakeups",
+                                        "posts"};
+    for (size_t l = 0; l < sizeof loops / sizeof loops[0]; l++)
+        for (size_t w = 0; w < sizeof workers / sizeof workers[0]; w++) {
+            cor_executor_opts eo = {.max_threads = workers[w]};
+            cor_executor_configure(&eo);
+            double c[NCOUNT];
+            counters_start();
+            run(sweep_main, NULL, loops[l], false);
+            counters_end(c);
+            cor_executor_configure(NULL);
+            for (int k = 0; k < NCOUNT; k++) {
+                char name[96];
+                snprintf(name, sizeof name, "to_thread_%s_per_job_%uw_%dl",
+                         names[k], workers[w], loops[l]);
+                micro_print(name, c[k], "/job");
+            }
+        }
+}
+
 void micro_executor(void)
 {
-    static double f[NFIG][ROUNDS];
+    static double f[NFIG][ROUNDS], cnt[NCOUNT][ROUNDS];
     cor_executor_opts eo = {.queue_cap = JOBS, .max_threads = POOL};
     for (int r = 0; r < ROUNDS; r++) {
         f[FLOOR][r] = wake_floor_us(-1, -1, RTT_N);
@@ -338,16 +444,23 @@ void micro_executor(void)
         no_defer = false;
         /* The batches are short (a few ms): each round takes the median of
          * three of each, alternating. */
-        double cj[3], uj[3] = {0, 0, 0};
+        double cj[3], uj[3] = {0, 0, 0}, cc[NCOUNT][3];
         for (int k = 0; k < 3; k++) {
             cor_executor_configure(&eo);
+            double c[NCOUNT];
+            counters_start();
             cj[k] = run(batch_main, NULL, 1, false);
+            counters_end(c);
+            for (int i = 0; i < NCOUNT; i++)
+                cc[i][k] = c[i];
             cor_executor_configure(NULL);
 #ifdef HAVE_LIBUV
             uj[k] = uv_jobs_per_s();
 #endif
         }
         f[TT_JOBS][r] = median3(cj);
+        for (int i = 0; i < NCOUNT; i++)
+            cnt[i][r] = median3(cc[i]);
         f[UV_JOBS][r] = median3(uj);
         f[X_BUSY][r] = run(xrtt_busy_main, (void *)(intptr_t)(RTT_N * 5), 2,
                            true);
@@ -359,6 +472,10 @@ void micro_executor(void)
     micro_print("to_thread_rtt_vs_floor", median_ratio(f[TT_RTT], f[FLOOR]),
                 "x");
     micro_print("to_thread_jobs_per_s", median(f[TT_JOBS]), "jobs/s");
+    micro_print("to_thread_locks_per_job", median(cnt[C_LOCKS]), "/job");
+    micro_print("to_thread_lock_waits_per_job", median(cnt[C_WAITS]), "/job");
+    micro_print("to_thread_wakeups_per_job", median(cnt[C_WAKEUPS]), "/job");
+    micro_print("to_thread_posts_per_job", median(cnt[C_POSTS]), "/job");
 #ifdef HAVE_LIBUV
     micro_print("uv_queue_work_jobs_per_s", median(f[UV_JOBS]), "jobs/s");
     micro_print("to_thread_jobs_vs_uv", median_ratio(f[TT_JOBS], f[UV_JOBS]),
@@ -381,4 +498,5 @@ void micro_executor(void)
                 median(f[X_MR_PINNED_NODEFER]), "us");
     micro_print("xloop_rtt_busy_us", median(f[X_BUSY]), "us");
     micro_print("xloop_channel_msgs_per_s", median(f[CHAN]), "msgs/s");
+    counter_sweep();
 }

@@ -80,6 +80,10 @@ static struct {
     struct cor__list batches; /* open batches */
     size_t nrunning, nreserved;
     unsigned nthreads, nroom_threads;
+    /* Workers running a job that runs cor_run() (a runtime of its own):
+     * they do not count against max_threads while it runs, so that its
+     * tasks' jobs find a worker. */
+    unsigned nlent;
     struct worker *retired;   /* exited, not joined yet */
     cor_executor_opts o;
     bool quit;
@@ -87,6 +91,10 @@ static struct {
 } P = {.once = PTHREAD_ONCE_INIT};
 
 static __thread struct job *cur_job;
+static __thread bool on_worker; /* this thread is a worker */
+static __thread bool lent;      /* ... running a runtime in its job */
+
+_Atomic int cor__executor_fail_starts;
 
 #define DEF_THREADS 64
 #define DEF_QUEUE 4096
@@ -127,10 +135,23 @@ static void pool_init(void)
     P.o = (cor_executor_opts){DEF_THREADS, DEF_QUEUE, DEF_KEEPALIVE_MS};
 }
 
+/* Every acquisition is counted, and those that found the lock held (the
+ * contention that grows with cores). */
 static void lock(void)
 {
     pthread_once(&P.once, pool_init);
-    pthread_mutex_lock(&P.mu);
+    if (pthread_mutex_trylock(&P.mu) != 0) {
+        pthread_mutex_lock(&P.mu);
+        P.st.lock_waits++;
+    }
+    P.st.locks++;
+}
+
+/* Under P.mu: wake one sleeping worker. */
+static void wake_worker(void)
+{
+    P.st.wakeups++;
+    pthread_cond_signal(&P.work_cv);
 }
 
 static void unlock(void)
@@ -182,6 +203,7 @@ static void room_freed(void)
         cor__list_del(&w->link);
         w->granted = true;
         P.nreserved++;
+        P.st.posts++;
         cor__loop_post(w->t->fut.loop, &w->msg);
     } else if (P.nroom_threads) {
         pthread_cond_signal(&P.room_cv);
@@ -264,10 +286,10 @@ static size_t want_workers(struct worker **out, size_t max)
     size_t need = P.nqueued > P.nspinning ? P.nqueued - P.nspinning : 0;
     size_t wake = need < P.nidle ? need : P.nidle;
     for (size_t i = 0; i < wake; i++)
-        pthread_cond_signal(&P.work_cv);
+        wake_worker();
     need -= wake;
     size_t k = 0;
-    while (k < need && k < max && P.nthreads < P.o.max_threads) {
+    while (k < need && k < max && P.nthreads - P.nlent < P.o.max_threads) {
         struct worker *w = malloc(sizeof *w);
         if (!w)
             break; /* the workers there are will get to it */
@@ -285,6 +307,55 @@ static struct worker *want_worker(void)
     return w;
 }
 
+/* Under P.mu: the first queued job, now counted running; its slot is free. */
+static struct job *take_job(void)
+{
+    struct job *j = cor__container_of(P.queue.next, struct job, link);
+    cor__list_del(&j->link);
+    P.nqueued--;
+    P.nrunning++;
+    j->state = J_RUNNING;
+    room_freed();
+    return j;
+}
+
+static bool steal_batches(void);
+static void job_done(struct job *j, int how);
+enum { RAN, SKIPPED, NOT_STARTED }; /* how a job ended */
+
+static const cor_error *start_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    const cor_error *e = cor__error_vnew(-EAGAIN, fmt, ap);
+    va_end(ap);
+    return e ? e : cor__error_nomem();
+}
+
+/*
+ * No worker thread could be started and none is left to run the queued
+ * jobs (they would wait forever): each ends with -EAGAIN, as if it had run
+ * and failed.  Called and returns with P.mu held.
+ */
+static void fail_queued(int err)
+{
+    struct cor__list failed;
+    cor__list_init(&failed);
+    steal_batches();
+    while (!cor__list_empty(&P.queue))
+        cor__list_push(&failed, &take_job()->link);
+    unlock();
+    while (!cor__list_empty(&failed)) {
+        struct job *j = cor__container_of(failed.next, struct job, link);
+        cor__list_del(&j->link);
+        j->err = start_error("executor: cannot start a worker thread: %s",
+                             cor_strerror(-err));
+        job_done(j, NOT_STARTED);
+        unlock();
+    }
+    lock();
+}
+
 static void start_worker(struct worker *w)
 {
     if (!w)
@@ -292,19 +363,24 @@ static void start_worker(struct worker *w)
     pthread_attr_t a;
     pthread_attr_init(&a);
     pthread_attr_setstacksize(&a, 256 * 1024);
-    int rc = pthread_create(&w->th, &a, worker_main, w);
+    int rc;
+    int fail = atomic_load(&cor__executor_fail_starts);
+    if (fail > 0 && atomic_compare_exchange_strong(
+                        &cor__executor_fail_starts, &fail, fail - 1))
+        rc = EAGAIN;
+    else
+        rc = pthread_create(&w->th, &a, worker_main, w);
     pthread_attr_destroy(&a);
     if (rc == 0)
         return;
     lock();
     cor__list_del(&w->link);
     P.nthreads--;
-    bool none = P.nthreads == 0 && P.nqueued;
+    /* While a worker is left, it will get to the queued jobs. */
+    if (P.nthreads == P.nlent)
+        fail_queued(-rc);
     unlock();
     free(w);
-    if (none)
-        cor_log("executor: cannot start a worker thread (%s); jobs wait",
-                cor_strerror(-rc));
 }
 
 static void push_job(struct job *j)
@@ -444,7 +520,8 @@ static struct batch *batch_open(void)
     lock();
     size_t used = P.nqueued + P.nreserved;
     size_t room = used < P.o.queue_cap ? P.o.queue_cap - used : 0;
-    bool busy = !P.nidle && (P.nspinning || P.nthreads >= P.o.max_threads);
+    bool busy = !P.nidle &&
+                (P.nspinning || P.nthreads - P.nlent >= P.o.max_threads);
     if (!busy || !cor__list_empty(&P.room_waiters))
         room = 0;
     b->slots = room < BATCH ? room : BATCH;
@@ -478,7 +555,7 @@ static bool batch_add(struct job *j)
     if (atomic_load(&P.nidle)) {
         /* A worker went to sleep meanwhile: it takes the job when woken. */
         lock();
-        pthread_cond_signal(&P.work_cv);
+        wake_worker();
         unlock();
     }
     if (i + 1 == b->slots)
@@ -497,9 +574,49 @@ static void spin_for_work(void)
         sched_yield();
 }
 
+/* Under P.mu: wake the drains waiting for the pool to have no job (but
+ * those that run the drain's own runtime). */
+static void maybe_idle(void)
+{
+    if (!P.nqueued && P.nrunning <= P.nlent)
+        pthread_cond_broadcast(&P.idle_cv);
+}
+
+/*
+ * j (taken from the queue, counted running) has ended: hand its outcome to
+ * whoever waits for it.  Called without P.mu, returns with it held.
+ */
+static void job_done(struct job *j, int how)
+{
+    if (j->fut) {
+        finish_heap_job(j, how == RAN); /* posts the future's completion */
+        lock();
+        P.st.posts++;
+    } else if (j->t) {
+        /* Posted without the lock, which the loop it wakes takes at once
+         * to submit its next job.  The state stays RUNNING: a cancel
+         * treats RUNNING and DONE alike (it waits for this message).
+         * After the post the job's memory may be gone. */
+        cor__loop_post(j->t->fut.loop, &j->msg);
+        lock();
+        P.st.posts++;
+    } else {
+        lock();
+        j->state = J_DONE;
+        pthread_cond_broadcast(&P.done_cv);
+    }
+    P.nrunning--;
+    if (how == SKIPPED)
+        P.st.cancelled++;
+    else if (how == RAN)
+        P.st.completed++;
+    maybe_idle();
+}
+
 static void *worker_main(void *p)
 {
     struct worker *self = p;
+    on_worker = true;
     struct worker *join = NULL;
     bool spun = false; /* since the last job */
     lock();
@@ -507,7 +624,7 @@ static void *worker_main(void *p)
         while (cor__list_empty(&P.queue)) {
             if (steal_batches())
                 continue;
-            if (P.quit || P.nthreads > P.o.max_threads)
+            if (P.quit || P.nthreads - P.nlent > P.o.max_threads)
                 goto retire;
             if (!spun) {
                 spun = true;
@@ -538,40 +655,14 @@ static void *worker_main(void *p)
                 goto retire;
         }
         spun = false;
-        struct job *j = cor__container_of(P.queue.next, struct job, link);
-        cor__list_del(&j->link);
-        P.nqueued--;
-        P.nrunning++;
-        j->state = J_RUNNING;
-        room_freed();
+        struct job *j = take_job();
         /* A submitted job whose future was cancelled while queued never
          * runs. */
         bool skip = j->fut && cor_future_done(j->fut);
         unlock();
         if (!skip)
             run_job(j);
-        if (j->fut) {
-            finish_heap_job(j, !skip);
-            lock();
-        } else if (j->t) {
-            /* Posted without the lock, which the loop it wakes takes at
-             * once to submit its next job.  The state stays RUNNING: a
-             * cancel treats RUNNING and DONE alike (it waits for this
-             * message).  After the post the job's memory may be gone. */
-            cor__loop_post(j->t->fut.loop, &j->msg);
-            lock();
-        } else {
-            lock();
-            j->state = J_DONE;
-            pthread_cond_broadcast(&P.done_cv);
-        }
-        P.nrunning--;
-        if (skip)
-            P.st.cancelled++;
-        else
-            P.st.completed++;
-        if (!P.nqueued && !P.nrunning)
-            pthread_cond_broadcast(&P.idle_cv);
+        job_done(j, skip ? SKIPPED : RAN);
     }
 retire:
     /* Each retiring worker joins the one that retired before it, so at most
@@ -589,8 +680,44 @@ retire:
     return NULL;
 }
 
+/*
+ * A worker whose job runs cor_run(): from its runtime's first use of the
+ * executor until that runtime has drained, the worker is lent out and does
+ * not count against max_threads (its tasks' jobs start other workers, even
+ * with max_threads 1).
+ */
+static void lend(void)
+{
+    if (!on_worker || lent)
+        return;
+    lent = true;
+    lock();
+    P.nlent++;
+    struct worker *w = want_worker(); /* a queued job may need one now */
+    unlock();
+    start_worker(w);
+}
+
+/* The end of cor_run() in a job: its jobs are done once no job is queued
+ * and every one running is a lent worker's (the caller's own among them);
+ * the pool itself goes on. */
+static void drain_lent(void)
+{
+    lend();
+    lock();
+    while (P.nqueued || P.nrunning > P.nlent)
+        pthread_cond_wait(&P.idle_cv, &P.mu);
+    P.nlent--;
+    lent = false;
+    unlock();
+}
+
 void cor_executor_shutdown(void)
 {
+    if (on_worker) { /* it could never see its own job end */
+        drain_lent();
+        return;
+    }
     lock();
     while (P.nqueued || P.nrunning)
         pthread_cond_wait(&P.idle_cv, &P.mu);
@@ -601,7 +728,10 @@ void cor_executor_shutdown(void)
     struct worker *join = P.retired;
     P.retired = NULL;
     P.quit = false;
+    /* Submitted meanwhile by another thread: its worker saw quit. */
+    struct worker *w = want_worker();
     unlock();
+    start_worker(w);
     if (join) {
         pthread_join(join->th, NULL);
         free(join);
@@ -632,8 +762,7 @@ static void job_cancel(struct cor__wait *p, int reason)
         P.st.cancelled++;
         j->state = J_REMOVED;
         room_freed();
-        if (!P.nqueued && !P.nrunning)
-            pthread_cond_broadcast(&P.idle_cv);
+        maybe_idle();
         unlock();
         cor__wake(j->t, reason);
         return;
@@ -651,8 +780,9 @@ int cor_to_thread_ex(cor_fn *fn, void *arg, void **result,
         *opts->err = NULL;
     if (!fn)
         return -EINVAL;
-    if (cur_job)
+    if (cur_job && !cor__tls_loop)
         cor__panic("cor_to_thread: called from an executor job");
+    lend(); /* a runtime run by a job: see lend() */
     struct cor_task *t = cor__tls_loop ? cor__need_task("cor_to_thread")
                                        : NULL;
     int rc = t ? cor__pending_interrupt(t) : 0;
@@ -708,7 +838,7 @@ int cor_to_thread(cor_fn *fn, void *arg, void **result)
 void *cor_job_fail(int code, const char *fmt, ...)
 {
     struct job *j = cur_job;
-    if (!j)
+    if (!j || cor__tls_loop) /* a task of a runtime a job runs is no job */
         cor__panic("cor_job_fail: called outside an executor job");
     va_list ap;
     va_start(ap, fmt);
@@ -726,6 +856,7 @@ int cor_executor_submit(cor_fn *fn, void *arg, cor_job_cleanup *cleanup,
         return -EINVAL;
     if (!cor__tls_loop)
         return -EPERM;
+    lend();
     struct cor_task *t = cor__tls_loop->cur;
     if (t) {
         int rc = cor__pending_interrupt(t);

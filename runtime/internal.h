@@ -444,7 +444,10 @@ int cor__xloop_await(struct cor_future *f, struct cor_task *self);
  * Threads without a ring always use the eventfd.
  */
 extern _Atomic bool cor__wake_msgring;
-/* Wait until the executor has no job, then stop and join its threads. */
+/* Wait until the executor has no job, then stop and join its threads (on
+ * a worker, whose job runs cor_run: wait for the other jobs only). */
 void cor__executor_drain(void);
+/* Tests: this many coming worker starts fail with EAGAIN. */
+extern _Atomic int cor__executor_fail_starts;
 
 #endif

@@ -3,9 +3,11 @@
  * test_exec_to_thread - the shared executor: to_thread result and error,
  * 10k concurrent calls, cancellation of a queued and of a running job,
  * backpressure of a full queue without blocking the loop, use from a plain
- * thread, cor_executor_submit, idle workers retiring.
+ * thread, cor_executor_submit, idle workers retiring, cor_run inside a
+ * job, worker threads that cannot start, the cost counters.
  */
 #include "harness.h"
+#include "internal.h"
 
 #include <pthread.h>
 #include <semaphore.h>
@@ -496,6 +498,145 @@ static void idle_workers_retire(void **state)
     cor_executor_configure(NULL);
 }
 
+/* ----------------------------------------------- cor_run in a job ---- */
+
+static void *inner_main(void *arg)
+{
+    (void)arg;
+    void *r = NULL, *r2 = NULL;
+    int rc = cor_to_thread(double_it, (void *)7, &r);
+    cor_future *f = NULL;
+    int rc2 = cor_executor_submit(double_it, (void *)100, NULL, NULL, &f);
+    if (rc2 == 0)
+        rc2 = cor_future_await(f, &r2);
+    cor_future_release(f);
+    rec("inner rc=%d r=%ld rc2=%d r2=%ld", rc, (long)(intptr_t)r, rc2,
+        (long)(intptr_t)r2);
+    return (void *)((intptr_t)r + (intptr_t)r2);
+}
+
+static void *job_runs_a_runtime(void *arg)
+{
+    void *r = NULL;
+    int rc = cor_run_ex(inner_main, NULL, &(cor_run_opts){.loops = 1}, &r);
+    rec("job: cor_run rc=%d r=%ld", rc, (long)(intptr_t)r);
+    return (void *)((intptr_t)r + (intptr_t)arg);
+}
+
+static void *nested_main(void *arg)
+{
+    (void)arg;
+    void *r = NULL;
+    int rc = cor_to_thread(job_runs_a_runtime, (void *)1000, &r);
+    rec("outer rc=%d r=%ld", rc, (long)(intptr_t)r);
+    return NULL;
+}
+
+/* cor_run in an executor job returns (its end waits for its own jobs, not
+ * for the job that runs it), and its tasks' jobs run although the job's
+ * worker is the only one max_threads allows. */
+static void cor_run_inside_a_job(void **state)
+{
+    (void)state;
+    reset();
+    cor_executor_opts o = {.max_threads = 1};
+    cor_executor_configure(&o);
+    assert_int_equal(h_run(nested_main, NULL, 1), 0);
+    assert_string_equal(rec_text(), "inner rc=0 r=14 rc2=0 r2=200\n"
+                                    "job: cor_run rc=0 r=214\n"
+                                    "outer rc=0 r=1214\n");
+    cor_executor_stats st;
+    cor_executor_stats_get(&st);
+    assert_int_equal(st.threads, 0);
+    /* And from a plain thread's job. */
+    rec_reset();
+    void *r = NULL;
+    assert_int_equal(cor_to_thread(job_runs_a_runtime, (void *)1, &r), 0);
+    assert_int_equal((intptr_t)r, 215);
+    cor_executor_shutdown();
+    cor_executor_configure(NULL);
+}
+
+/* ------------------------------------------- no worker can start ---- */
+
+static void *no_worker_main(void *arg)
+{
+    (void)arg;
+    void *r = (void *)1;
+    const cor_error *e = NULL;
+    cor_to_thread_opts o = {.err = &e};
+    int rc = cor_to_thread_ex(double_it, (void *)5, &r, &o);
+    rec("to_thread rc=%d r=%p msg=%s", rc, r,
+        e && strstr(e->message, "cannot start a worker") ? "ok" : "?");
+    cor_error_release(e);
+    cor_future *f = NULL;
+    rc = cor_executor_submit(counted, NULL, NULL, NULL, &f);
+    rec("submit rc=%d await=%d", rc, cor_future_await(f, NULL));
+    cor_future_release(f);
+    atomic_store(&cor__executor_fail_starts, 0);
+    rc = cor_to_thread(double_it, (void *)5, &r);
+    rec("then rc=%d r=%ld ran=%d", rc, (long)(intptr_t)r, atomic_load(&ran));
+    return NULL;
+}
+
+/* A job that no worker thread can run ends with -EAGAIN (it used to wait
+ * forever); once threads start again, so do jobs. */
+static void no_worker_thread_can_start(void **state)
+{
+    (void)state;
+    reset();
+    atomic_store(&cor__executor_fail_starts, 1000000);
+    assert_int_equal(h_run(no_worker_main, NULL, 1), 0);
+    assert_string_equal(rec_text(), "to_thread rc=-11 r=0x1 msg=ok\n"
+                                    "submit rc=0 await=-11\n"
+                                    "then rc=0 r=10 ran=0\n");
+    /* A plain thread too. */
+    atomic_store(&cor__executor_fail_starts, 1000000);
+    assert_int_equal(cor_to_thread(double_it, NULL, NULL), -EAGAIN);
+    atomic_store(&cor__executor_fail_starts, 0);
+    cor_executor_shutdown();
+}
+
+static void *one_left_main(void *arg)
+{
+    (void)arg;
+    cor_task *a = cor_spawn(call_gated, "a");
+    cor_executor_stats st;
+    do {
+        cor_sleep(0.001);
+        cor_executor_stats_get(&st);
+    } while (st.running < 1);
+    /* b finds the only worker busy; the start of a second one fails. */
+    atomic_store(&cor__executor_fail_starts, 1);
+    cor_task *b = cor_spawn(call_counted, "b");
+    do {
+        cor_sleep(0.001);
+        cor_executor_stats_get(&st);
+    } while (atomic_load(&cor__executor_fail_starts) || st.queued < 1);
+    rec("queued=%zu threads=%u", st.queued, st.threads);
+    sem_post(&gate);
+    cor_await(a, NULL);
+    cor_await(b, NULL);
+    cor_task_release(a);
+    cor_task_release(b);
+    return NULL;
+}
+
+/* While a worker is alive, a job whose own worker could not start waits for
+ * it instead of failing. */
+static void failed_start_with_a_worker_left(void **state)
+{
+    (void)state;
+    reset();
+    cor_executor_opts o = {.max_threads = 2};
+    cor_executor_configure(&o);
+    assert_int_equal(h_run(one_left_main, NULL, 1), 0);
+    assert_string_equal(rec_text(), "queued=1 threads=1\n"
+                                    "a rc=0\n"
+                                    "b rc=0\n");
+    cor_executor_configure(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -519,6 +660,12 @@ int main(void)
             burst_of_submits_through_a_small_queue, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(idle_workers_retire, h_setup,
                                         h_teardown),
+        cmocka_unit_test_setup_teardown(cor_run_inside_a_job, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(no_worker_thread_can_start, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(failed_start_with_a_worker_left,
+                                        h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

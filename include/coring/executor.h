@@ -45,6 +45,12 @@ typedef struct cor_executor_stats {
     uint64_t completed;  /* jobs that ran to the end */
     uint64_t cancelled;  /* jobs removed from the queue before they ran */
     uint64_t waited;     /* submissions that found the queue full */
+    /* What the pool's work cost in shared state, for benchmarks (per job,
+     * these must not grow with cores or workers): */
+    uint64_t locks;      /* acquisitions of the pool's locks */
+    uint64_t lock_waits; /* of which found the lock held */
+    uint64_t wakeups;    /* sleeping workers woken */
+    uint64_t posts;      /* messages posted to loops (each may wake one) */
 } cor_executor_stats;
 
 /* cor_executor_stats_get - a snapshot of the pool.  Returns 0. Thread: any. */
@@ -55,7 +61,9 @@ COR_API int cor_executor_stats_get(cor_executor_stats *st);
  * every worker and join it.  The pool starts again on the next submission.
  * cor_run() calls it before it returns; a program that used the executor
  * only from plain threads calls it before exit so that no thread is left.
- * Thread: any thread that is not a worker and has no job of its own pending.
+ * On a worker (a job that runs cor_run() ends with it) it waits only until
+ * every other job has ended, and stops nothing.
+ * Thread: any thread that has no job of its own pending.
  */
 COR_API void cor_executor_shutdown(void);
 
@@ -91,10 +99,16 @@ typedef struct cor_to_thread_opts {
  * returns, then returns -ECANCELED (-ETIMEDOUT) and hands fn's result to
  * opts->cleanup so that nothing leaks.
  *
+ * A job that no worker can run because no worker thread could be started
+ * (pthread_create failed) and none is alive ends without running with
+ * -EAGAIN (its error says why); while a worker is alive, it waits for it.
+ *
  * Returns 0 and *result (if result != NULL); the job's error code if it
- * failed; -ECANCELED / -ETIMEDOUT as above; -EINVAL if fn is NULL.
+ * failed; -ECANCELED / -ETIMEDOUT as above; -EAGAIN as above; -EINVAL if fn
+ * is NULL.
  * Lifetime: arg must stay valid until the call returns.
- * Thread: a task (suspends) or a plain thread (blocks); not a worker.
+ * Thread: a task (suspends) or a plain thread (blocks); not a job itself,
+ * but a task of a runtime that a job runs with cor_run() may call it.
  */
 COR_API int cor_to_thread(cor_fn *fn, void *arg, void **result);
 COR_API int cor_to_thread_ex(cor_fn *fn, void *arg, void **result,
@@ -116,7 +130,9 @@ COR_API void *cor_job_fail(int code, const char *fmt, ...) COR_PRINTF(2, 3);
  * started, the job runs to the end and its result goes to cleanup(result,
  * cleanup_ud) on the worker thread (cleanup may be NULL).
  * A full queue suspends the calling task until there is room; called from a
- * loop callback (not a task) it returns -EAGAIN instead.
+ * loop callback (not a task) it returns -EAGAIN instead.  When no
+ * worker thread can start, the future fails with -EAGAIN (see
+ * cor_to_thread).
  * Returns 0 and *out (one reference, release with cor_future_release()),
  * -EINVAL, -ENOMEM, -EPERM off a loop, -ECANCELED / -ETIMEDOUT if the
  * caller was interrupted while waiting for room (nothing was queued then).
