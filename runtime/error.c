@@ -6,6 +6,7 @@
  */
 #include "internal.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,37 +116,55 @@ void cor_error_release(const cor_error *e)
     free(o);
 }
 
+/*
+ * cor_strerror: "ENAME: description" for every errno glibc names, built once
+ * (the strings are static, so the table is filled under pthread_once).  The
+ * codes coring gives a meaning of its own keep coring's words; every other
+ * description is the C library's (strerrordesc_np), as strerror() prints it.
+ */
+#define STRERR_MAX 256 /* errno values are below this (glibc: up to 133) */
+
 static const struct {
     int code;
     const char *text;
-} names[] = {
-    {ECANCELED, "ECANCELED: operation cancelled"},
-    {ETIMEDOUT, "ETIMEDOUT: deadline passed"},
-    {EBUSY, "EBUSY: not finished yet (invalid state)"},
-    {EINVAL, "EINVAL: invalid argument"},
-    {ENOMEM, "ENOMEM: out of memory"},
-    {EPERM, "EPERM: operation not permitted"},
-    {ENOSYS, "ENOSYS: not supported by the kernel"},
-    {EDEADLK, "EDEADLK: a task cannot await itself"},
-    {EAGAIN, "EAGAIN: would block"},
-    {EBADF, "EBADF: bad file descriptor"},
-    {EIO, "EIO: input/output error"},
-    {ECONNRESET, "ECONNRESET: connection reset by peer"},
-    {EPIPE, "EPIPE: broken pipe"},
-    {ENOENT, "ENOENT: no such file or directory"},
-    {EMFILE, "EMFILE: too many open files"},
+} own_words[] = {
+    {ECANCELED, "operation cancelled"},
+    {ETIMEDOUT, "deadline passed"},
+    {EBUSY, "not finished yet (invalid state)"},
+    {EDEADLK, "a task cannot await itself"},
+    {ENODATA, "stream ended before the bytes asked for (incomplete read)"},
 };
+
+static char strerr_text[STRERR_MAX][96];
+static pthread_once_t strerr_once = PTHREAD_ONCE_INIT;
+
+static void strerr_fill(void)
+{
+    for (int code = 1; code < STRERR_MAX; code++) {
+        const char *name = strerrorname_np(code);
+        const char *desc = strerrordesc_np(code);
+        if (!name || !desc)
+            continue;
+        for (size_t i = 0; i < sizeof own_words / sizeof own_words[0]; i++)
+            if (own_words[i].code == code)
+                desc = own_words[i].text;
+        snprintf(strerr_text[code], sizeof strerr_text[code], "%s: %s", name,
+                 desc);
+    }
+}
 
 const char *cor_strerror(int code)
 {
     if (code == 0)
         return "OK";
-    if (code < 0)
+    /* -INT_MIN overflows: compare in the negative range. */
+    if (code > 0)
         code = -code;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (names[i].code == code)
-            return names[i].text;
-    return strerrorname_np(code) ? strerrorname_np(code) : "unknown error";
+    if (code <= -STRERR_MAX)
+        return "unknown error";
+    pthread_once(&strerr_once, strerr_fill);
+    const char *t = strerr_text[-code];
+    return t[0] ? t : "unknown error";
 }
 
 static const char *code_name(int code)

@@ -169,6 +169,19 @@ static size_t guard_budget(int nloops)
     return room > 0 ? (size_t)(room / 2 / nloops) : 0;
 }
 
+/* What opts->error receives: main's error, or one carrying the code. */
+static int run_result(const cor_run_opts *o, int rc, const cor_error *e)
+{
+    if (o && o->error) {
+        if (rc < 0 && !e)
+            e = cor_error_create(rc, "%s", "");
+        *o->error = rc < 0 ? (e ? e : cor_error_ref(cor__error_nomem())) : NULL;
+    } else {
+        cor_error_release(e);
+    }
+    return rc;
+}
+
 static bool main_done(struct cor_loop *l)
 {
     return cor__future_finished(&l->rt->main->fut);
@@ -179,12 +192,12 @@ int cor_run_ex(cor_fn *main, void *arg, const cor_run_opts *opts,
 {
     if (cor__tls_loop) {
         cor_log("cor_run: called from inside a running loop (use cor_spawn)");
-        return -EBUSY;
+        return run_result(opts, -EBUSY, NULL);
     }
     cor_run_opts o = opts ? *opts : (cor_run_opts){0};
     if (!main || o.loops < 0 || o.loops > 1024 ||
         (o.stack_size && o.stack_size < 16384) || o.ring_entries > 32768)
-        return -EINVAL;
+        return run_result(opts, -EINVAL, NULL);
     int nloops = o.loops;
     if (nloops == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -192,6 +205,7 @@ int cor_run_ex(cor_fn *main, void *arg, const cor_run_opts *opts,
     }
     struct cor_runtime *rt = calloc(1, sizeof *rt);
     struct cor_loop **loops = calloc((size_t)nloops, sizeof *loops);
+    const cor_error *main_err = NULL;
     int rc = -ENOMEM;
     if (!rt || !loops)
         goto out_free;
@@ -263,6 +277,8 @@ int cor_run_ex(cor_fn *main, void *arg, const cor_run_opts *opts,
             mt->fut.retrieved = true;
             if (rc == 0 && result)
                 *result = mt->fut.result;
+            if (rc < 0)
+                main_err = cor_error_ref(mt->fut.err);
         }
     }
 
@@ -307,7 +323,7 @@ out_free:
             free(loops[i]);
     free(loops);
     free(rt);
-    return rc;
+    return run_result(opts, rc, main_err);
 }
 
 int cor_run(cor_fn *main, void *arg)

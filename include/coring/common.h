@@ -75,8 +75,11 @@ COR_API const cor_error *cor_error_ref(const cor_error *e);
 COR_API void cor_error_release(const cor_error *e);
 
 /*
- * cor_strerror - a static description of a coring return code, e.g.
- * "ECANCELED: operation cancelled".  Thread: any.
+ * cor_strerror - a static description of a coring return code: "ENAME:
+ * description" for every errno, e.g. "ENOENT: No such file or directory"
+ * (the C library's words) or "ECANCELED: operation cancelled" (coring's, for
+ * the codes it gives a meaning of its own); "unknown error" for a code that
+ * is no errno.  Thread: any.
  */
 COR_API const char *cor_strerror(int code);
 

@@ -27,6 +27,8 @@ typedef struct cor_run_opts {
     bool no_defer_taskrun;  /* skip SINGLE_ISSUER|DEFER_TASKRUN */
     bool guard_mprotect;    /* guard stacks with mprotect, not MADV_GUARD */
     size_t guard_budget;    /* with mprotect: guarded stacks at most; 0 auto */
+    const cor_error **error; /* when not NULL: set to main's error when
+                                cor_run fails, NULL when it returns 0 */
 } cor_run_opts;
 
 /*
@@ -39,6 +41,11 @@ typedef struct cor_run_opts {
  * runtime could not start: -EPERM / -ENOSYS / -ENOMEM when io_uring is
  * refused (a message naming the cause and the fix goes to the log hook),
  * -EBUSY when called from inside a running loop, -EINVAL for bad options.
+ *
+ * opts->error, when not NULL, receives why: on failure a reference to an
+ * error whose code is the return value (main's own error, message included,
+ * when main failed; one with an empty message otherwise), released by the
+ * caller with cor_error_release(); NULL when cor_run returns 0.
  * Thread: any thread that is not a loop.
  */
 COR_API int cor_run(cor_fn *main, void *arg);
