@@ -8,7 +8,8 @@
 # Builds go to build/ (plain), build-asan/ and build-tsan/.
 
 PKGS := gcc make meson ninja-build pkg-config liburing-dev libcmocka-dev \
-        gcc-aarch64-linux-gnu fio libuv1-dev valgrind gnuplot-nox
+        gcc-aarch64-linux-gnu fio libuv1-dev valgrind gnuplot-nox \
+        apache2-utils nghttp2-client wrk
 MESON_SETUP := meson setup -Dwerror=true -Dtests=enabled
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

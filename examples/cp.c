@@ -5,100 +5,214 @@
  * offset.  Plain sequential code per coroutine; the ring does the overlap.
  *
  *     cp SRC DST [DEPTH (64)] [CHUNK_KIB (256)]
+ *
+ * Like cp(1): DST may be a directory (the copy is DST/basename(SRC)); a file
+ * is never copied onto itself (the same device and inode, a hard link
+ * included); the copy runs to the end of the source, whatever its size said
+ * (a file of /proc says 0; a pipe has none: those are read in order by one
+ * coroutine); on failure the message names the file and the reason, the
+ * exit status is 1 and a destination this run created or truncated is
+ * removed.
  */
 #include <coring.h>
 
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 struct copy {
     const char *src, *dst;
+    char dstbuf[PATH_MAX];
     int in, out;
     int depth;
     size_t chunk;
-    uint64_t size, next;
-    int err;
+    bool at_offsets;  /* a regular file: chunks at offsets, in parallel */
+    uint64_t next;    /* the next chunk to claim */
+    uint64_t end;     /* the end of file, once a read has seen it */
+    int err;          /* the first error, and the file it concerns */
+    const char *err_what;
+    const char *err_file;
 };
 
+/* The reason part of cor_strerror ("ENOENT: No such file or directory"). */
+static const char *reason(int code)
+{
+    const char *s = cor_strerror(code);
+    const char *r = strstr(s, ": ");
+    return r ? r + 2 : s;
+}
+
+static void set_err(struct copy *c, int err, const char *what,
+                    const char *file)
+{
+    if (!c->err) {
+        c->err = err;
+        c->err_what = what;
+        c->err_file = file;
+    }
+}
+
+/* Copies chunk after chunk until a read finds the end of the file.  One
+ * loop runs every worker: claiming a chunk needs no atomics. */
 static void *worker(void *arg)
 {
     struct copy *c = arg;
     char *buf = malloc(c->chunk);
     if (!buf)
-        return cor_fail(-ENOMEM, "chunk buffer");
-    /* One loop: claiming a chunk needs no atomics. */
-    while (!c->err && c->next < c->size) {
-        uint64_t off = c->next;
+        return cor_fail(-ENOMEM, "no memory for a chunk of %zu bytes",
+                        c->chunk);
+    while (!c->err && c->next < c->end) {
+        int64_t off = c->at_offsets ? (int64_t)c->next : COR_OFF_CUR;
         c->next += c->chunk;
-        size_t len = c->size - off < c->chunk ? c->size - off : c->chunk;
-        ssize_t n = cor_read_full(c->in, buf, len, (int64_t)off);
-        if (n >= 0 && (size_t)n != len)
-            n = -EIO; /* the source shrank under us */
-        if (n >= 0)
-            n = cor_write_all(c->out, buf, len, (int64_t)off);
-        if (n < 0 && !c->err)
-            c->err = (int)n;
+        ssize_t n = cor_read_full(c->in, buf, c->chunk, off);
+        if (n < 0) {
+            set_err(c, (int)n, "error reading", c->src);
+            break;
+        }
+        if ((size_t)n < c->chunk) { /* the end of the file */
+            uint64_t end = c->at_offsets ? (uint64_t)off + (uint64_t)n : 0;
+            if (end < c->end)
+                c->end = end;
+        }
+        if (n == 0)
+            break;
+        ssize_t w = cor_write_all(c->out, buf, (size_t)n, off);
+        if (w < 0)
+            set_err(c, (int)w, "error writing", c->dst);
     }
     free(buf);
     return NULL;
 }
 
+/* Runs the workers; 0, or the error of one that failed by itself. */
+static int run_workers(struct copy *c, int n)
+{
+    cor_task **t = calloc((size_t)n, sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    int rc = 0;
+    for (int i = 0; i < n; i++)
+        if (!(t[i] = cor_spawn(worker, c))) {
+            set_err(c, -ENOMEM, "cannot start a worker for", c->src);
+            break;
+        }
+    for (int i = 0; i < n && t[i]; i++) {
+        int w = cor_await(t[i], NULL);
+        if (w < 0 && !rc)
+            rc = w;
+        cor_task_release(t[i]);
+    }
+    free(t);
+    return rc;
+}
+
+static bool same_file(const struct statx *a, const struct statx *b)
+{
+    return a->stx_ino == b->stx_ino && a->stx_dev_major == b->stx_dev_major &&
+           a->stx_dev_minor == b->stx_dev_minor;
+}
+
 static void *cp_main(void *arg)
 {
     struct copy *c = arg;
-    struct statx st;
-    c->in = cor_open(c->src, O_RDONLY, 0);
-    if (c->in < 0)
-        return cor_fail(c->in, "%s", c->src);
-    int rc = cor_statx(c->in, "", AT_EMPTY_PATH, STATX_SIZE | STATX_MODE, &st);
+    struct statx st, dt;
+    unsigned mask = STATX_TYPE | STATX_MODE | STATX_INO | STATX_SIZE;
+    int rc = cor_statx(AT_FDCWD, c->src, 0, mask, &st);
     if (rc < 0)
-        return cor_fail(rc, "%s", c->src);
-    c->size = st.stx_size;
-    c->out = cor_open(c->dst, O_WRONLY | O_CREAT | O_TRUNC, st.stx_mode & 07777);
-    if (c->out < 0)
-        return cor_fail(c->out, "%s", c->dst);
-    cor_task **t = calloc((size_t)c->depth, sizeof *t);
-    if (!t)
-        return cor_fail(-ENOMEM, "tasks");
-    for (int i = 0; i < c->depth; i++)
-        t[i] = cor_spawn(worker, c);
-    for (int i = 0; i < c->depth; i++) {
-        if (t[i]) {
-            cor_await(t[i], NULL);
-            cor_task_release(t[i]);
-        }
+        return cor_fail(rc, "cannot stat '%s': %s", c->src, reason(rc));
+    if (S_ISDIR(st.stx_mode))
+        return cor_fail(-EISDIR, "-r not specified; omitting directory '%s'",
+                        c->src);
+    rc = cor_statx(AT_FDCWD, c->dst, 0, mask, &dt);
+    if (rc == 0 && S_ISDIR(dt.stx_mode)) {
+        const char *base = strrchr(c->src, '/');
+        base = base ? base + 1 : c->src;
+        if (snprintf(c->dstbuf, sizeof c->dstbuf, "%s/%s", c->dst, base) >=
+            (int)sizeof c->dstbuf)
+            return cor_fail(-ENAMETOOLONG, "cannot copy to '%s/%s': %s",
+                            c->dst, base, reason(-ENAMETOOLONG));
+        c->dst = c->dstbuf;
+        rc = cor_statx(AT_FDCWD, c->dst, 0, mask, &dt);
     }
-    free(t);
-    if (!c->err)
-        c->err = cor_close(c->out);
+    if (rc == 0 && same_file(&st, &dt))
+        return cor_fail(-EINVAL, "'%s' and '%s' are the same file", c->src,
+                        c->dst);
+    c->in = cor_open(c->src, O_RDONLY | O_CLOEXEC, 0);
+    if (c->in < 0)
+        return cor_fail(c->in, "cannot open '%s' for reading: %s", c->src,
+                        reason(c->in));
+    c->out = cor_open(c->dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                      st.stx_mode & 07777);
+    if (c->out < 0) {
+        cor_close(c->in);
+        return cor_fail(c->out, "cannot create regular file '%s': %s", c->dst,
+                        reason(c->out));
+    }
+    /* Only a regular file is removed on failure (never /dev/full...). */
+    bool removable = cor_statx(c->out, "", AT_EMPTY_PATH, STATX_TYPE, &dt) ==
+                         0 && S_ISREG(dt.stx_mode);
+    /* /proc files say size 0 and pipes have no offsets: one reader, in
+     * order.  A regular file with a size: chunks at offsets, in parallel,
+     * until a read finds the end (past the size if the file grew). */
+    c->at_offsets = S_ISREG(st.stx_mode) && st.stx_size > 0;
+    c->end = UINT64_MAX;
+    rc = run_workers(c, c->at_offsets ? c->depth : 1);
+    if (rc < 0)
+        set_err(c, rc, "cannot copy", c->src);
+    int crc = cor_close(c->out);
+    if (crc < 0)
+        set_err(c, crc, "error writing", c->dst);
     cor_close(c->in);
-    return c->err ? cor_fail(c->err, "copying %s to %s", c->src, c->dst)
-                  : NULL;
+    if (!c->err)
+        return NULL;
+    /* What was written is not a copy: remove it. */
+    if (removable)
+        cor_unlink(c->dst, 0);
+    return cor_fail(c->err, "%s '%s': %s", c->err_what, c->err_file,
+                    reason(c->err));
+}
+
+/* A positive decimal number up to max, or -1. */
+static long parse_count(const char *s, long max)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v <= 0 || v > max)
+        return -1;
+    return v;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
+    if (argc < 3 || argc > 5) {
         fprintf(stderr, "usage: %s SRC DST [DEPTH] [CHUNK_KIB]\n", argv[0]);
         return 2;
     }
     struct copy c = {.src = argv[1], .dst = argv[2], .depth = 64,
                      .chunk = 256 << 10};
-    if (argc > 3)
-        c.depth = atoi(argv[3]);
-    if (argc > 4)
-        c.chunk = (size_t)atoi(argv[4]) << 10;
-    if (c.depth <= 0 || c.depth > 4096 || c.chunk == 0) {
-        fprintf(stderr, "bad DEPTH or CHUNK_KIB\n");
+    if (argc > 3 && (c.depth = (int)parse_count(argv[3], 4096)) < 0) {
+        fprintf(stderr, "cp: bad DEPTH '%s' (1 to 4096)\n", argv[3]);
         return 2;
     }
-    cor_run_opts o = {.loops = 1};
+    long kib = argc > 4 ? parse_count(argv[4], 65536) : 256;
+    if (kib < 0) {
+        fprintf(stderr, "cp: bad CHUNK_KIB '%s' (1 to 65536)\n", argv[4]);
+        return 2;
+    }
+    c.chunk = (size_t)kib << 10;
+    const cor_error *err = NULL;
+    cor_run_opts o = {.loops = 1, .error = &err};
     int rc = cor_run_ex(cp_main, &c, &o, NULL);
     if (rc < 0)
-        fprintf(stderr, "cp: %s\n", cor_strerror(rc));
+        fprintf(stderr, "cp: %s\n", err && *err->message ? err->message
+                                                         : reason(rc));
+    cor_error_release(err);
     return rc < 0 ? 1 : 0;
 }

@@ -4,13 +4,25 @@
  * connection, taking the peers' arguments so that the peers' benchmark
  * script can run it beside them:
  *
- *     echo_server echo|http PORT LOOPS
+ *     echo_server echo|http PORT LOOPS [IDLE_SECONDS]
  *
- * Each loop has its own SO_REUSEPORT listener on 127.0.0.1:PORT.  The
- * handler is plain sequential code: recv, answer, repeat.  It reads through
- * a receive stream (multishot recv, provided buffers): one armed recv per
- * connection instead of a submission per read, which measured about 6% more
- * HTTP requests per server CPU-second than cor_recv (docs/api-io.md).
+ * Each loop has its own SO_REUSEPORT listener on 127.0.0.1:PORT (PORT 0: a
+ * free port, printed on stderr).  The handler is plain sequential code:
+ * recv, answer, repeat.  It reads through a receive stream (multishot recv,
+ * provided buffers): one armed recv per connection instead of a submission
+ * per read, which measured about 6% more HTTP requests per server
+ * CPU-second than cor_recv (docs/api-io.md).
+ *
+ * http answers every request with "Hello, World!" and speaks HTTP/1.1 and
+ * 1.0 as clients expect: keep-alive by default in 1.1 unless the request
+ * says "Connection: close", close by default in 1.0 unless it says
+ * "Connection: keep-alive" (the reply says so too); request bodies framed
+ * by Content-Length; pipelined requests answered in order; 400 for a
+ * malformed request, 431 for a head that does not fit the buffer, 501 for a
+ * Transfer-Encoding, each followed by a close; a connection idle for
+ * IDLE_SECONDS (default 60; 0: never) is closed, a request cut short
+ * included.  Requests are parsed in place in the connection's buffer, with
+ * no allocation per request.
  */
 #include <coring.h>
 
@@ -18,15 +30,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
-#define IN_CAP 16384
+#define IN_CAP 16384  /* a request head must fit: else 431 */
+#define OUT_CAP 8192
 
-static const char RESP[] = "HTTP/1.1 200 OK\r\n"
-                           "Content-Type: text/plain\r\n"
-                           "Content-Length: 13\r\n"
-                           "\r\n"
-                           "Hello, World!";
-#define RESP_LEN (sizeof RESP - 1)
+#define HELLO "Hello, World!"
+#define HEAD200 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" \
+                "Content-Length: 13\r\n"
+static const char R_KEEP[] = HEAD200 "\r\n" HELLO;
+static const char R_KEEP10[] = HEAD200 "Connection: keep-alive\r\n\r\n" HELLO;
+static const char R_CLOSE[] = HEAD200 "Connection: close\r\n\r\n" HELLO;
+static const char R_400[] = "HTTP/1.1 400 Bad Request\r\n"
+                            "Content-Length: 12\r\nConnection: close\r\n\r\n"
+                            "Bad Request\n";
+static const char R_431[] = "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                            "Content-Length: 32\r\nConnection: close\r\n\r\n"
+                            "Request Header Fields Too Large\n";
+static const char R_501[] = "HTTP/1.1 501 Not Implemented\r\n"
+                            "Content-Length: 16\r\nConnection: close\r\n\r\n"
+                            "Not Implemented\n";
+static const char R_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 static void *echo(int fd, void *arg)
 {
@@ -43,48 +67,389 @@ static void *echo(int fd, void *arg)
     return NULL;
 }
 
-/* HTTP/1.1 keep-alive: every complete request (up to a blank line) gets
- * the fixed reply, in order; an incomplete tail waits for the next recv. */
-static void serve_http(int fd, cor_recv_stream *rs)
+/* ------------------------------------------------------- idle timeout -- */
+
+/*
+ * Idle connections: one sweeper task per loop ticks every quarter of the
+ * timeout and cancels the connections that saw no bytes for five ticks
+ * (between 1 and 1.25 timeouts).  A connection only copies the tick when
+ * bytes arrive: no clock read, no timer per request.  Everything here is
+ * the loop's own (thread-local: a loop is a thread).
+ */
+struct conn {
+    struct conn *prev, *next;
+    cor_task *task;
+    unsigned seen;
+};
+
+struct idle {
+    struct conn head;
+    unsigned tick;
+    bool sweeping;
+};
+
+static __thread struct idle idle_list;
+static double idle_seconds = 60;
+#define IDLE_TICKS 5
+
+static void *sweeper(void *arg)
 {
-    char in[IN_CAP], out[IN_CAP];
-    size_t inlen = 0;
+    (void)arg;
+    struct idle *il = &idle_list;
+    while (cor_sleep(idle_seconds / 4) == 0) {
+        il->tick++;
+        for (struct conn *c = il->head.next; c != &il->head; c = c->next)
+            if (il->tick - c->seen >= IDLE_TICKS)
+                cor_task_cancel(c->task);
+    }
+    il->sweeping = false;
+    return NULL;
+}
+
+static void conn_enter(struct conn *c)
+{
+    struct idle *il = &idle_list;
+    if (!il->head.next)
+        il->head.next = il->head.prev = &il->head;
+    if (!il->sweeping) {
+        cor_task *t = cor_spawn(sweeper, NULL);
+        if (t) {
+            il->sweeping = true;
+            cor_task_release(t);
+        }
+    }
+    c->task = cor_current_task();
+    c->seen = il->tick;
+    c->next = &il->head;
+    c->prev = il->head.prev;
+    c->prev->next = c;
+    il->head.prev = c;
+}
+
+static void conn_leave(struct conn *c)
+{
+    c->prev->next = c->next;
+    c->next->prev = c->prev;
+}
+
+/* --------------------------------------------------------------- HTTP -- */
+
+enum { MORE, DONE, BAD, TOO_BIG, UNSUPPORTED };
+
+/* What is known of the request being parsed; its head is in[pos..line). */
+struct req {
+    bool have_line;     /* the request line was parsed */
+    bool http10;
+    bool head_method;
+    bool conn_close, conn_keep;
+    bool expect100;
+    bool te;
+    bool have_len;
+    int hosts;          /* Host fields seen */
+    uint64_t len;       /* Content-Length */
+};
+
+struct http {
+    int fd;
+    cor_recv_stream *rs;
+    size_t inlen;       /* bytes in in[] */
+    size_t pos;         /* the request being parsed starts here */
+    size_t line;        /* the first line not parsed yet */
+    uint64_t body_left; /* request body bytes still to skip */
+    struct req r;
+    size_t outlen;
+    char in[IN_CAP];
+    char out[OUT_CAP];
+};
+
+static bool tchar(unsigned char ch)
+{
+    /* RFC 9110 token characters. */
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch >= '0' && ch <= '9') || (ch && memchr(extra, ch, sizeof extra - 1));
+}
+
+static bool ieq(const char *a, size_t n, const char *lit)
+{
+    return strlen(lit) == n && strncasecmp(a, lit, n) == 0;
+}
+
+/* "METHOD SP TARGET SP HTTP/1.x" */
+static int parse_request_line(struct req *r, const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && tchar((unsigned char)s[i]))
+        i++;
+    if (i == 0 || i >= n || s[i] != ' ')
+        return BAD;
+    r->head_method = i == 4 && memcmp(s, "HEAD", 4) == 0;
+    size_t t = ++i;
+    while (i < n && (unsigned char)s[i] > ' ' && s[i] != 0x7f)
+        i++;
+    if (i == t || i >= n || s[i] != ' ')
+        return BAD;
+    i++;
+    if (n - i != 8 || memcmp(s + i, "HTTP/1.", 7) ||
+        (s[i + 7] != '0' && s[i + 7] != '1'))
+        return BAD;
+    r->http10 = s[i + 7] == '0';
+    r->have_line = true;
+    return DONE;
+}
+
+/* "Connection: close, upgrade": the tokens we act on. */
+static void parse_connection(struct req *r, const char *v, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        size_t t = i;
+        while (i < n && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
+            i++;
+        if (ieq(v + t, i - t, "close"))
+            r->conn_close = true;
+        else if (ieq(v + t, i - t, "keep-alive"))
+            r->conn_keep = true;
+    }
+}
+
+static int parse_length(struct req *r, const char *v, size_t n)
+{
+    uint64_t len = 0;
+    if (n == 0 || n > 18) /* up to 10^18 - 1: no overflow */
+        return BAD;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return BAD;
+        len = len * 10 + (uint64_t)(v[i] - '0');
+    }
+    if (r->have_len && r->len != len)
+        return BAD;
+    r->have_len = true;
+    r->len = len;
+    return DONE;
+}
+
+/* "name: value": the fields that frame or end the request. */
+static int parse_field(struct req *r, const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && tchar((unsigned char)s[i]))
+        i++;
+    if (i == 0 || i >= n || s[i] != ':') /* no name, space before ':', fold */
+        return BAD;
+    size_t namelen = i++;
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    size_t e = n;
+    while (e > i && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+        e--;
+    for (size_t k = i; k < e; k++)
+        if (((unsigned char)s[k] < ' ' && s[k] != '\t') || s[k] == 0x7f)
+            return BAD;
+    const char *v = s + i;
+    size_t vn = e - i;
+    switch (s[0] | 0x20) {
+    case 'c':
+        if (ieq(s, namelen, "connection"))
+            parse_connection(r, v, vn);
+        else if (ieq(s, namelen, "content-length"))
+            return parse_length(r, v, vn);
+        break;
+    case 't':
+        if (ieq(s, namelen, "transfer-encoding"))
+            r->te = true;
+        break;
+    case 'h':
+        if (ieq(s, namelen, "host") && ++r->hosts > 1)
+            return BAD;
+        break;
+    case 'e':
+        if (ieq(s, namelen, "expect") && ieq(v, vn, "100-continue"))
+            r->expect100 = true;
+        break;
+    }
+    return DONE;
+}
+
+/*
+ * Parses the lines of the request head from h->line on: MORE (the head is
+ * not all here; what was parsed is kept), DONE (h->line is past the empty
+ * line), BAD, UNSUPPORTED.  A line ends with CRLF (a bare LF is accepted,
+ * as RFC 9112 allows).
+ */
+static int parse_head(struct http *h)
+{
     for (;;) {
-        ssize_t n = cor_recv_stream_read(rs, in + inlen, sizeof in - inlen);
+        const char *s = h->in + h->line;
+        size_t avail = h->inlen - h->line;
+        const char *nl = memchr(s, '\n', avail);
+        if (!nl)
+            return MORE;
+        size_t n = (size_t)(nl - s);
+        h->line += n + 1;
+        if (n && s[n - 1] == '\r')
+            n--;
+        int rc;
+        if (!h->r.have_line) {
+            if (n == 0 && h->line - h->pos <= 2) {
+                h->pos = h->line; /* an empty line before a request */
+                continue;
+            }
+            rc = parse_request_line(&h->r, s, n);
+        } else if (n == 0) {
+            if (!h->r.http10 && h->r.hosts != 1)
+                return BAD; /* HTTP/1.1 requires one Host */
+            if (h->r.te)
+                return h->r.have_len ? BAD : UNSUPPORTED;
+            return DONE;
+        } else {
+            rc = parse_field(&h->r, s, n);
+        }
+        if (rc != DONE)
+            return rc;
+    }
+}
+
+static int flush(struct http *h)
+{
+    ssize_t rc = h->outlen ? cor_send(h->fd, h->out, h->outlen, 0) : 0;
+    h->outlen = 0;
+    return rc < 0 ? (int)rc : 0;
+}
+
+static int put(struct http *h, const char *s, size_t n)
+{
+    if (h->outlen + n > sizeof h->out) {
+        int rc = flush(h);
+        if (rc < 0)
+            return rc;
+    }
+    memcpy(h->out + h->outlen, s, n);
+    h->outlen += n;
+    return 0;
+}
+
+/* The reply to a complete request; false when the connection ends. */
+static bool reply(struct http *h)
+{
+    struct req *r = &h->r;
+    bool keep = r->http10 ? r->conn_keep && !r->conn_close : !r->conn_close;
+    const char *resp = !keep ? R_CLOSE : r->http10 ? R_KEEP10 : R_KEEP;
+    size_t len = !keep ? sizeof R_CLOSE - 1
+                 : r->http10 ? sizeof R_KEEP10 - 1 : sizeof R_KEEP - 1;
+    if (r->head_method)
+        len -= sizeof HELLO - 1;
+    *r = (struct req){0};
+    return put(h, resp, len) == 0 && keep;
+}
+
+/*
+ * The last reply was sent: stop sending, then read what the client still
+ * sends for a moment, so that closing does not reset the connection and
+ * destroy the reply before the client has read it.
+ */
+static void close_gently(struct http *h)
+{
+    if (flush(h) < 0 || cor_shutdown(h->fd, SHUT_WR) < 0)
+        return;
+    cor_timeout_scope ts;
+    if (cor_timeout_begin(&ts, 1.0) < 0)
+        return;
+    for (size_t drained = 0; drained < (1 << 20);) {
+        ssize_t n = cor_recv_stream_read(h->rs, h->in, sizeof h->in);
+        if (n <= 0)
+            break;
+        drained += (size_t)n;
+    }
+    cor_timeout_end(&ts);
+}
+
+static void serve_http(struct http *h, struct conn *c)
+{
+    for (;;) {
+        ssize_t n = cor_recv_stream_read(h->rs, h->in + h->inlen,
+                                         sizeof h->in - h->inlen);
         if (n <= 0)
             return;
-        inlen += (size_t)n;
-        size_t pos = 0, outlen = 0;
-        const char *e;
-        while ((e = memmem(in + pos, inlen - pos, "\r\n\r\n", 4))) {
-            if (outlen + RESP_LEN > sizeof out) {
-                if (cor_send(fd, out, outlen, 0) < 0)
+        c->seen = idle_list.tick;
+        h->inlen += (size_t)n;
+        for (;;) {
+            if (h->body_left) {
+                size_t take = h->inlen - h->pos;
+                if (take > h->body_left)
+                    take = (size_t)h->body_left;
+                h->pos += take;
+                h->line = h->pos;
+                h->body_left -= take;
+                if (h->body_left)
+                    break;
+                if (!reply(h)) {
+                    close_gently(h);
                     return;
-                outlen = 0;
+                }
+                continue;
             }
-            memcpy(out + outlen, RESP, RESP_LEN);
-            outlen += RESP_LEN;
-            pos = (size_t)(e - in) + 4;
+            int rc = parse_head(h);
+            if (rc == MORE)
+                break;
+            if (rc != DONE) {
+                if (put(h, rc == BAD ? R_400 : R_501,
+                        rc == BAD ? sizeof R_400 - 1 : sizeof R_501 - 1) == 0)
+                    close_gently(h);
+                return;
+            }
+            h->pos = h->line;
+            h->body_left = h->r.len;
+            if (h->body_left && h->r.expect100 && h->inlen == h->pos &&
+                put(h, R_100, sizeof R_100 - 1) < 0)
+                return;
+            if (!h->body_left && !reply(h)) {
+                close_gently(h);
+                return;
+            }
         }
-        if (outlen && cor_send(fd, out, outlen, 0) < 0)
+        if (flush(h) < 0)
             return;
-        if (pos == 0 && inlen == sizeof in)
-            return; /* a request larger than our buffer */
-        memmove(in, in + pos, inlen - pos);
-        inlen -= pos;
+        /* Keep the unparsed tail at the start of the buffer. */
+        if (h->pos) {
+            memmove(h->in, h->in + h->pos, h->inlen - h->pos);
+            h->inlen -= h->pos;
+            h->line -= h->pos;
+            h->pos = 0;
+        }
+        if (h->inlen == sizeof h->in) { /* a head that does not fit */
+            if (put(h, R_431, sizeof R_431 - 1) == 0)
+                close_gently(h);
+            return;
+        }
     }
 }
 
 static void *http(int fd, void *arg)
 {
     (void)arg;
-    cor_recv_stream *rs;
-    if (cor_recv_stream_open(&rs, fd) < 0)
+    struct http h;
+    h.fd = fd;
+    h.inlen = h.pos = h.line = h.outlen = 0;
+    h.body_left = 0;
+    h.r = (struct req){0};
+    if (cor_recv_stream_open(&h.rs, fd) < 0)
         return NULL;
-    serve_http(fd, rs);
-    cor_recv_stream_close(rs);
+    struct conn c;
+    bool timed = idle_seconds > 0;
+    if (timed)
+        conn_enter(&c);
+    serve_http(&h, &c);
+    if (timed)
+        conn_leave(&c);
+    cor_recv_stream_close(h.rs);
     return NULL;
 }
+
+/* ------------------------------------------------------------- main ---- */
 
 struct cfg {
     cor_conn_fn *fn;
@@ -108,21 +473,35 @@ static void *serve(void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc < 4 || (strcmp(argv[1], "echo") && strcmp(argv[1], "http"))) {
-        fprintf(stderr, "usage: %s echo|http PORT LOOPS\n", argv[0]);
+    if (argc < 4 || argc > 5 ||
+        (strcmp(argv[1], "echo") && strcmp(argv[1], "http"))) {
+        fprintf(stderr, "usage: %s echo|http PORT LOOPS [IDLE_SECONDS]\n",
+                argv[0]);
         return 2;
     }
+    char *end;
     struct cfg c = {.fn = strcmp(argv[1], "http") ? echo : http,
                     .port = atoi(argv[2]),
                     .loops = atoi(argv[3])};
-    if (c.port <= 0 || c.loops <= 0) {
+    if (argc > 4) {
+        idle_seconds = strtod(argv[4], &end);
+        if (*end || end == argv[4] || !(idle_seconds >= 0) ||
+            idle_seconds > 1e6) {
+            fprintf(stderr, "bad IDLE_SECONDS\n");
+            return 2;
+        }
+    }
+    if (c.port < 0 || c.port > 65535 || c.loops <= 0) {
         fprintf(stderr, "bad PORT or LOOPS\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    cor_run_opts o = {.loops = c.loops};
+    const cor_error *err = NULL;
+    cor_run_opts o = {.loops = c.loops, .error = &err};
     int rc = cor_run_ex(serve, &c, &o, NULL);
     if (rc < 0)
-        fprintf(stderr, "echo_server: %s\n", cor_strerror(rc));
+        fprintf(stderr, "echo_server: %s: %s\n", err->message,
+                cor_strerror(rc));
+    cor_error_release(err);
     return rc < 0 ? 1 : 0;
 }
