@@ -1,11 +1,15 @@
 # coring - the two commands of the quick start, and a few more.
 #
 #   make demo    install what is missing (Debian packages), build, run the demo
-#   make test    the same set-up, then the whole test suite: a plain build,
-#                an ASan+UBSan build, and a TSan build for the threaded parts
+#   make test    the same set-up, then the whole test suite: a plain build
+#                (debugoptimized) on the default and on narrowed rings, a
+#                debug and a release build, an ASan+UBSan build, and a TSan
+#                build for the threaded parts
+#   make test-buildtypes   the suite under every meson buildtype
 #   make bench   build and run the benchmarks (bench/)
 #
-# Builds go to build/ (plain), build-asan/ and build-tsan/.
+# Builds go to build/ (plain), build-TYPE/ (other buildtypes), build-asan/
+# and build-tsan/.
 
 PKGS := gcc make meson ninja-build pkg-config liburing-dev libcmocka-dev \
         gcc-aarch64-linux-gnu fio libuv1-dev valgrind gnuplot-nox \
@@ -13,7 +17,8 @@ PKGS := gcc make meson ninja-build pkg-config liburing-dev libcmocka-dev \
 MESON_SETUP := meson setup -Dwerror=true -Dtests=enabled
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build demo test test-plain test-rings test-asan test-tsan bench clean
+.PHONY: all deps build demo test test-plain test-rings test-asan test-tsan bench clean \
+        test-debug test-release test-buildtypes
 
 all: build
 
@@ -69,11 +74,22 @@ test-tsan: deps
 	TSAN_OPTIONS=halt_on_error=1 \
 	  meson test -C build-tsan --print-errorlogs --num-processes 2 --timeout-multiplier 4 --suite threads
 
-test: test-plain test-rings test-asan test-tsan
+# One build per meson buildtype (debug -O0, release -O3, minsize -Os, plain
+# with no flags): the code must not lean on what -O2 happens to inline.
+test-debug: test-buildtype-debug
+test-release: test-buildtype-release
+test-buildtype-%: deps
+	[ -f build-$*/build.ninja ] || $(MESON_SETUP) -Dbuildtype=$* build-$*
+	ninja -C build-$*
+	meson test -C build-$* --print-errorlogs --num-processes 2 --timeout-multiplier 2
+test-buildtypes: test-plain test-buildtype-debug test-buildtype-release \
+                 test-buildtype-minsize test-buildtype-plain
+
+test: test-plain test-rings test-debug test-release test-asan test-tsan
 
 bench: build
 	./build/bench/micro
 	./build/bench/scaling
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-*
