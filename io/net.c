@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -95,14 +96,44 @@ int cor_tcp_listen(const char *host, int port, const cor_listen_opts *opts)
     return listen_on((struct sockaddr *)&ss, (socklen_t)len, opts);
 }
 
+/*
+ * Whether the file at a Unix address is a socket nobody listens on (left by
+ * a process that ended without unlinking it).  Only such a file may be
+ * replaced: a regular file, a directory or a symlink (lstat: the link, not
+ * what it points to) is someone's data, and a socket that accepts (or whose
+ * backlog is full, -EAGAIN) belongs to a live server.  The probe is a
+ * non-blocking connect: the kernel answers -ECONNREFUSED at once when no
+ * socket is bound to the file; a live listener sees one connection that
+ * closes without data.
+ */
+static bool stale_socket(const struct sockaddr_un *un, int len)
+{
+    struct stat st;
+    if (lstat(un->sun_path, &st) < 0 || !S_ISSOCK(st.st_mode))
+        return false;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool stale = connect(fd, (const struct sockaddr *)un, (socklen_t)len) < 0
+                 && errno == ECONNREFUSED;
+    close(fd);
+    return stale;
+}
+
 int cor_unix_listen(const char *path, const cor_listen_opts *opts)
 {
     struct sockaddr_un un;
     int len = unix_addr(path, &un);
     if (len < 0)
         return len;
-    if (path[0] != '@')
-        unlink(path); /* a stale socket file from an earlier run */
+    int fd = listen_on((struct sockaddr *)&un, (socklen_t)len, opts);
+    if (fd != -EADDRINUSE || path[0] == '@' || !stale_socket(&un, len))
+        return fd;
+    /* Between the probe and the unlink another process may bind the same
+     * path; the second bind then fails with -EADDRINUSE and nothing of
+     * theirs is touched but that name. */
+    if (unlink(path) < 0 && errno != ENOENT)
+        return -EADDRINUSE;
     return listen_on((struct sockaddr *)&un, (socklen_t)len, opts);
 }
 

@@ -3,7 +3,7 @@
  * test_io_net.c - sockets on the ring: cancellation that never loses data
  * (both outcomes of the race), per-operation timeouts, short reads and
  * writes, EOF, peer resets, writes to closed sockets and pipes, bad input,
- * TCP v4/v6, Unix and UDP round trips.
+ * TCP v4/v6, Unix and UDP round trips; what cor_unix_listen may replace.
  */
 #include "harness.h"
 #include "internal.h"
@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static int sv[2];
@@ -418,6 +420,117 @@ static void test_round_trips(void **state)
                                     "accept timeout=-110\n");
 }
 
+/* ------------------------------------- what a Unix listener may replace -- */
+
+static void unix_path(char *out, size_t n, const char *dir, const char *name)
+{
+    snprintf(out, n, "%s/%s", dir, name);
+}
+
+/* A Unix stream socket at path: bound and closed without unlinking (a
+ * stale file), or connected to it (asserts it connects). */
+static void unix_at(const char *path, bool bind_it)
+{
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    snprintf(un.sun_path, sizeof un.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    if (bind_it)
+        assert_int_equal(bind(fd, (struct sockaddr *)&un, sizeof un), 0);
+    else
+        assert_int_equal(connect(fd, (struct sockaddr *)&un, sizeof un), 0);
+    close(fd);
+}
+#define make_stale_socket(path) unix_at(path, true)
+#define assert_connects(path) unix_at(path, false)
+
+/* cor_unix_listen(p) fails with -EADDRINUSE and the file of type `type`
+ * stays; returns its size. */
+static off_t refused_keeps(const char *p, mode_t type)
+{
+    assert_int_equal(cor_unix_listen(p, NULL), -EADDRINUSE);
+    struct stat st;
+    assert_int_equal(lstat(p, &st), 0);
+    assert_int_equal(st.st_mode & S_IFMT, type);
+    return st.st_size;
+}
+
+/* Never suspends, any thread: called here without a loop. */
+static void test_unix_listen_replaces_only_stale_sockets(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/coring-unix-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char p[108], target[108];
+    struct stat st;
+
+    /* A regular file: -EADDRINUSE, its bytes untouched. */
+    unix_path(p, sizeof p, dir, "file");
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("data", f);
+    fclose(f);
+    assert_int_equal(refused_keeps(p, S_IFREG), 4);
+    unlink(p);
+
+    /* A directory, a FIFO: the same. */
+    unix_path(p, sizeof p, dir, "dir");
+    assert_int_equal(mkdir(p, 0700), 0);
+    refused_keeps(p, S_IFDIR);
+    rmdir(p);
+    unix_path(p, sizeof p, dir, "fifo");
+    assert_int_equal(mkfifo(p, 0600), 0);
+    refused_keeps(p, S_IFIFO);
+    unlink(p);
+
+    /* A symlink, even one to a stale socket: the link stays, and so does
+     * what it points to. */
+    unix_path(target, sizeof target, dir, "stale-target");
+    make_stale_socket(target);
+    unix_path(p, sizeof p, dir, "link");
+    assert_int_equal(symlink(target, p), 0);
+    refused_keeps(p, S_IFLNK);
+    assert_int_equal(lstat(target, &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    unlink(p);
+
+    /* A stale socket file is replaced by a listener that accepts. */
+    int fd = cor_unix_listen(target, NULL);
+    assert_true(fd >= 0);
+    assert_connects(target);
+    int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+    assert_true(c >= 0);
+    close(c);
+
+    /* A live listener keeps its file and its socket: the second call fails
+     * and the first still accepts (after the probe's connection, which
+     * closed without data). */
+    assert_int_equal(cor_unix_listen(target, NULL), -EADDRINUSE);
+    assert_connects(target);
+    char b;
+    for (int i = 0; i < 2; i++) {
+        c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+        assert_true(c >= 0);
+        assert_int_equal(read(c, &b, 1), 0);
+        close(c);
+    }
+    close(fd);
+
+    /* Once that listener is gone its file is stale: replaced again. */
+    fd = cor_unix_listen(target, NULL);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(target);
+
+    /* Nothing at the path: a plain bind. */
+    unix_path(p, sizeof p, dir, "fresh");
+    fd = cor_unix_listen(p, NULL);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(p);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -440,6 +553,7 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_round_trips, h_setup,
                                         h_teardown),
+        cmocka_unit_test(test_unix_listen_replaces_only_stale_sockets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

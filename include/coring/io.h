@@ -138,9 +138,12 @@ COR_API int cor_tcp_listen(const char *host, int port,
                            const cor_listen_opts *opts);
 
 /*
- * cor_unix_listen - a listening Unix stream socket at path (an existing
- * socket file there is replaced; a path starting with '@' is abstract).
- * Returns the fd, -EINVAL (path NULL or too long), or -errno.
+ * cor_unix_listen - a listening Unix stream socket at path (a path
+ * starting with '@' is abstract).  A stale socket file at path (one no
+ * socket listens on: a non-blocking connect to it is refused) is replaced;
+ * anything else there -- a live socket, a regular file, a directory, a
+ * symlink, a FIFO -- is left untouched and the call fails with -EADDRINUSE.
+ * Returns the fd, -EINVAL (path NULL or too long), -EADDRINUSE, or -errno.
  * Never suspends.  Thread: any.
  */
 COR_API int cor_unix_listen(const char *path, const cor_listen_opts *opts);
