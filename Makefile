@@ -7,6 +7,8 @@
 #                build for the threaded parts
 #   make test-buildtypes   the suite under every meson buildtype
 #   make bench   build and run the benchmarks (bench/)
+#   make fuzz    build the libFuzzer targets (fuzz/, clang) and run each for
+#                FUZZ_TIME seconds (60)
 #
 # Builds go to build/ (plain), build-TYPE/ (other buildtypes), build-asan/
 # and build-tsan/.
@@ -18,7 +20,7 @@ MESON_SETUP := meson setup -Dwerror=true -Dtests=enabled
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build demo test test-plain test-rings test-asan test-tsan bench clean \
-        test-debug test-release test-buildtypes
+        test-debug test-release test-buildtypes fuzz
 
 all: build
 
@@ -86,6 +88,19 @@ test-buildtypes: test-plain test-buildtype-debug test-buildtype-release \
                  test-buildtype-minsize test-buildtype-plain
 
 test: test-plain test-rings test-debug test-release test-asan test-tsan
+
+# clang's libFuzzer runtime is only recommended by clang: named here, and
+# installed only for this target.
+FUZZ_TIME ?= 60
+fuzz: PKGS += clang libclang-rt-14-dev
+fuzz: deps
+	[ -f build-fuzz/build.ninja ] || CC=clang meson setup -Dwerror=true \
+	  -Dfuzz=enabled -Db_sanitize=address,undefined -Db_lundef=false build-fuzz
+	ninja -C build-fuzz fuzz/reader_fuzz
+	mkdir -p build-fuzz/corpus-reader
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ./build-fuzz/fuzz/reader_fuzz -max_total_time=$(FUZZ_TIME) -max_len=512 -len_control=10 \
+	  -print_final_stats=1 build-fuzz/corpus-reader
 
 bench: build
 	./build/bench/micro

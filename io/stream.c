@@ -110,9 +110,11 @@ static ssize_t raw_read(struct cor_reader *r, void *buf, size_t len)
 }
 
 /* One receive appended to the buffer (compacted, or grown up to the
- * limit, first).  -EMSGSIZE when the buffer is full at the limit. */
+ * limit and one byte, first: see until()).  -EMSGSIZE when the buffer is
+ * full at that size. */
 static ssize_t fill(struct cor_reader *r)
 {
+    size_t most = r->limit < SIZE_MAX ? r->limit + 1 : SIZE_MAX;
     if (r->start == r->end)
         r->start = r->end = 0;
     if (r->end == r->cap && r->start) {
@@ -121,11 +123,11 @@ static ssize_t fill(struct cor_reader *r)
         r->start = 0;
     }
     if (r->end == r->cap) {
-        if (r->cap >= r->limit)
+        if (r->cap >= most)
             return -EMSGSIZE;
         size_t cap = r->cap ? r->cap * 2 : READER_FIRST_CAP;
-        if (cap > r->limit)
-            cap = r->limit;
+        if (cap > most || cap < r->cap)
+            cap = most;
         char *b = realloc(r->buf, cap);
         if (!b)
             return -ENOMEM;
@@ -257,12 +259,19 @@ int cor_reader_readexactly(cor_reader *r, void *buf, size_t len, size_t *got)
     return rc;
 }
 
-ssize_t cor_reader_readuntil(cor_reader *r, const void *sep, size_t seplen,
-                             void *buf, size_t cap)
+/*
+ * readuntil and readline, with max = min(cap, limit).  Every answer depends
+ * only on the bytes and on how the stream ends, never on how the bytes
+ * arrived: each test below stays true once true as more bytes come, and the
+ * end is looked at only after them.  A separator ending past max, or max
+ * bytes without one, is -EMSGSIZE.  A line may also end with the stream:
+ * then it fits while it is at most max bytes, and telling max bytes then
+ * the end from max bytes then more takes one byte past max (the buffer has
+ * room for it).
+ */
+static ssize_t until(struct cor_reader *r, const void *sep, size_t seplen,
+                     void *buf, size_t cap, bool line)
 {
-    if (!r || !sep || !seplen || (!buf && cap))
-        return -EINVAL;
-    cor__io_home_task(r->loop, "cor_reader_readuntil", "stream");
     size_t max = cap < r->limit ? cap : r->limit;
     size_t from = 0; /* where the separator may start, from r->start */
     for (;;) {
@@ -277,11 +286,10 @@ ssize_t cor_reader_readuntil(cor_reader *r, const void *sep, size_t seplen,
                 return -EMSGSIZE;
             return (ssize_t)take(r, buf, n);
         }
-        /* A separator found later would end past avail. */
-        if (avail >= max)
+        if (avail > max || (avail == max && !line))
             return -EMSGSIZE;
         if (r->eof)
-            return COR_EINCOMPLETE;
+            return line ? (ssize_t)take(r, buf, avail) : COR_EINCOMPLETE;
         if (r->err)
             return r->err;
         from = avail >= seplen ? avail - seplen + 1 : 0;
@@ -291,16 +299,21 @@ ssize_t cor_reader_readuntil(cor_reader *r, const void *sep, size_t seplen,
     }
 }
 
+ssize_t cor_reader_readuntil(cor_reader *r, const void *sep, size_t seplen,
+                             void *buf, size_t cap)
+{
+    if (!r || !sep || !seplen || (!buf && cap))
+        return -EINVAL;
+    cor__io_home_task(r->loop, "cor_reader_readuntil", "stream");
+    return until(r, sep, seplen, buf, cap, false);
+}
+
 ssize_t cor_reader_readline(cor_reader *r, char *buf, size_t cap)
 {
-    ssize_t n = cor_reader_readuntil(r, "\n", 1, buf, cap);
-    /* (A last line of exactly cap bytes is over the limit to readuntil.) */
-    if (n != COR_EINCOMPLETE && !(n == -EMSGSIZE && r->eof))
-        return n;
-    /* The end: the last line without its newline, or nothing. */
-    if (r->end - r->start > cap)
-        return -EMSGSIZE;
-    return (ssize_t)take(r, buf, cap);
+    if (!r || (!buf && cap))
+        return -EINVAL;
+    cor__io_home_task(r->loop, "cor_reader_readline", "stream");
+    return until(r, "\n", 1, buf, cap, true);
 }
 
 bool cor_reader_at_eof(const cor_reader *r)

@@ -50,7 +50,9 @@ typedef struct cor_writer cor_writer;
  * cor_reader_open - a buffered reader on fd: a stream socket (read through
  * a receive stream, see coring/io.h) or anything cor_read reads at the
  * current position (a pipe, a file).  limit bounds what readuntil and
- * readline buffer while looking for their separator (0: COR_STREAM_LIMIT).
+ * readline buffer while looking for their separator (0: COR_STREAM_LIMIT;
+ * the buffer holds at most limit + 1 bytes, the one more to see whether a
+ * line of exactly limit bytes is the last).
  * Returns 0 and *out, -EINVAL, -EBADF, -ENOMEM.  Never suspends.
  * Lifetime: free it with cor_reader_free before fd is closed.
  */
@@ -97,7 +99,10 @@ COR_API ssize_t cor_reader_readuntil(cor_reader *r, const void *sep,
  * cor_reader_readline - readuntil "\n", except at the end of the stream:
  * a last line without "\n" is returned as it is, and 0 once nothing is
  * left (asyncio's b'').  -EMSGSIZE for a line longer than cap or the limit
- * (nothing consumed; asyncio drops it).  Suspends.
+ * (nothing consumed; asyncio drops it); a last line without "\n" may be
+ * exactly min(cap, limit) bytes, and cap 0 at the end gives 0.  Every
+ * reader call but read's count gives the same answer however the bytes
+ * arrived.  Suspends.
  */
 COR_API ssize_t cor_reader_readline(cor_reader *r, char *buf, size_t cap);
 
