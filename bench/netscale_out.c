@@ -279,7 +279,8 @@ void ns_print_why(const struct ns_row *rows, int n)
         else
             printf("neither side's CPU is saturated (server %.2f, "
                    "generator %.2f) and\n    other processes took %.2f: "
-                   "too few connections (--conns)?\n",
+                   "the two sides wait on each other (their batches\n    "
+                   "take turns), or too few connections (--conns).\n",
                    r->srv_share, r->gen_share, r->others < 0 ? 0 : r->others);
     }
 }
