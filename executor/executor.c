@@ -47,7 +47,10 @@ struct job {
 
 struct worker {
     pthread_t th;
-    struct cor__list link;
+    struct cor__list link;   /* in P.workers */
+    struct cor__list park;   /* in P.parked while it sleeps */
+    pthread_cond_t cv;       /* it sleeps on its own */
+    bool woken;              /* under P.mu: taken off P.parked to work */
 };
 
 /* A task waiting for room in the queue. */
@@ -64,15 +67,18 @@ struct room_wait {
 static struct {
     pthread_once_t once;
     pthread_mutex_t mu;
-    pthread_cond_t work_cv;   /* workers wait for jobs */
     pthread_cond_t room_cv;   /* plain threads wait for room */
     pthread_cond_t done_cv;   /* plain threads wait for their job */
     pthread_cond_t idle_cv;   /* shutdown waits for the queue to drain */
     struct cor__list queue, room_waiters, workers;
-    /* Written under mu; atomic so that spinning workers may read it
-     * without the lock. */
+    /* Sleeping workers, the last to sleep last in the list: it is woken
+     * first, and the ones that slept longest retire. */
+    struct cor__list parked;
+    /* Written under mu; atomic so that spinning workers and submitting
+     * loops may read them without the lock.  nidle: workers in parked;
+     * nwaking: woken and not yet back at the queue (each takes a job). */
     _Atomic size_t nqueued;
-    _Atomic unsigned nidle, nspinning;
+    _Atomic unsigned nidle, nspinning, nwaking;
     /* Jobs in open batches not yet moved to the queue: raised by the
      * batch's loop without the lock, lowered under it (so it may dip below
      * zero for an instant). */
@@ -102,7 +108,7 @@ _Atomic int cor__executor_fail_starts;
 
 /*
  * A worker that finds the queue empty watches it this long before sleeping
- * on the condition variable: a task calling to_thread in a loop submits its
+ * (parked, on a condition variable of its own): a task calling to_thread in a loop submits its
  * next job a few microseconds after the previous completion woke its loop,
  * and a watching worker takes it without a futex wakeup (half of a round
  * trip's cost).  It watches with sched_yield(), so a thread that needs the
@@ -113,9 +119,6 @@ _Atomic int cor__executor_fail_starts;
 
 static void pool_init(void)
 {
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutexattr_t ma;
     pthread_mutexattr_init(&ma);
     /* Submitters and workers hold it for a few instructions: spinning a
@@ -123,14 +126,13 @@ static void pool_init(void)
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
     pthread_mutex_init(&P.mu, &ma);
     pthread_mutexattr_destroy(&ma);
-    pthread_cond_init(&P.work_cv, &ca);
     pthread_cond_init(&P.room_cv, NULL);
     pthread_cond_init(&P.done_cv, NULL);
     pthread_cond_init(&P.idle_cv, NULL);
-    pthread_condattr_destroy(&ca);
     cor__list_init(&P.queue);
     cor__list_init(&P.room_waiters);
     cor__list_init(&P.workers);
+    cor__list_init(&P.parked);
     cor__list_init(&P.batches);
     P.o = (cor_executor_opts){DEF_THREADS, DEF_QUEUE, DEF_KEEPALIVE_MS};
 }
@@ -147,11 +149,20 @@ static void lock(void)
     P.st.locks++;
 }
 
-/* Under P.mu: wake one sleeping worker. */
-static void wake_worker(void)
+/* Under P.mu: wake the worker that slept last, if one sleeps.  Each call
+ * wakes a different thread: wakeups counts real wakeups. */
+static bool wake_worker(void)
 {
+    if (cor__list_empty(&P.parked))
+        return false;
+    struct worker *w = cor__container_of(P.parked.prev, struct worker, park);
+    cor__list_del(&w->park);
+    w->woken = true;
+    P.nidle--;
+    P.nwaking++;
     P.st.wakeups++;
-    pthread_cond_signal(&P.work_cv);
+    pthread_cond_signal(&w->cv);
+    return true;
 }
 
 static void unlock(void)
@@ -169,7 +180,8 @@ int cor_executor_configure(const cor_executor_opts *opts)
     P.o.queue_cap = o.queue_cap ? o.queue_cap : DEF_QUEUE;
     P.o.keepalive_ms = o.keepalive_ms ? o.keepalive_ms : DEF_KEEPALIVE_MS;
     /* Idle workers re-check their limits. */
-    pthread_cond_broadcast(&P.work_cv);
+    while (wake_worker())
+        ;
     unlock();
     return 0;
 }
@@ -276,6 +288,27 @@ static int wait_room(struct cor_task *t)
 
 static void *worker_main(void *p);
 
+static struct worker *worker_new(void)
+{
+    struct worker *w = malloc(sizeof *w);
+    if (!w)
+        return NULL;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* keep-alive */
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    cor__list_init(&w->park);
+    w->woken = false;
+    return w;
+}
+
+static void worker_free(struct worker *w)
+{
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}
+
 /*
  * Under P.mu, after jobs were queued: wake idle workers for the jobs that no
  * spinning worker will take, and make up to max new workers for the rest
@@ -283,14 +316,13 @@ static void *worker_main(void *p);
  */
 static size_t want_workers(struct worker **out, size_t max)
 {
-    size_t need = P.nqueued > P.nspinning ? P.nqueued - P.nspinning : 0;
-    size_t wake = need < P.nidle ? need : P.nidle;
-    for (size_t i = 0; i < wake; i++)
-        wake_worker();
-    need -= wake;
+    size_t coming = (size_t)P.nspinning + P.nwaking;
+    size_t need = P.nqueued > coming ? P.nqueued - coming : 0;
+    while (need && wake_worker())
+        need--;
     size_t k = 0;
     while (k < need && k < max && P.nthreads - P.nlent < P.o.max_threads) {
-        struct worker *w = malloc(sizeof *w);
+        struct worker *w = worker_new();
         if (!w)
             break; /* the workers there are will get to it */
         P.nthreads++;
@@ -380,7 +412,7 @@ static void start_worker(struct worker *w)
     if (P.nthreads == P.nlent)
         fail_queued(-rc);
     unlock();
-    free(w);
+    worker_free(w);
 }
 
 static void push_job(struct job *j)
@@ -551,11 +583,15 @@ static bool batch_add(struct job *j)
     size_t i = atomic_load_explicit(&b->n, memory_order_relaxed);
     b->jobs[i] = j;
     atomic_fetch_add(&P.nbatched, 1);
-    atomic_store_explicit(&b->n, i + 1, memory_order_release);
-    if (atomic_load(&P.nidle)) {
-        /* A worker went to sleep meanwhile: it takes the job when woken. */
+    atomic_store(&b->n, i + 1);
+    if (atomic_load(&P.nidle) && !atomic_load(&P.nwaking)) {
+        /* A worker went to sleep meanwhile: it takes the job when woken.
+         * One already woken will (it looks at the batches after lowering
+         * nwaking, and the store of n above comes before our load of
+         * nwaking). */
         lock();
-        wake_worker();
+        if (!P.nwaking)
+            wake_worker();
         unlock();
     }
     if (i + 1 == b->slots)
@@ -643,15 +679,24 @@ static void *worker_main(void *p)
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000;
             }
+            cor__list_push(&P.parked, &self->park);
+            self->woken = false;
             P.nidle++;
             if (atomic_load(&P.nbatched) > 0) { /* see "batch" above */
+                cor__list_del(&self->park);
                 P.nidle--;
                 continue;
             }
-            int rc = pthread_cond_timedwait(&P.work_cv, &P.mu, &ts);
+            int rc = 0;
+            while (!self->woken && rc != ETIMEDOUT)
+                rc = pthread_cond_timedwait(&self->cv, &P.mu, &ts);
+            if (self->woken) {
+                P.nwaking--;
+                continue;
+            }
+            cor__list_del(&self->park);
             P.nidle--;
-            if (rc == ETIMEDOUT && cor__list_empty(&P.queue) &&
-                atomic_load(&P.nbatched) <= 0)
+            if (cor__list_empty(&P.queue) && atomic_load(&P.nbatched) <= 0)
                 goto retire;
         }
         spun = false;
@@ -675,7 +720,7 @@ retire:
     unlock();
     if (join) {
         pthread_join(join->th, NULL);
-        free(join);
+        worker_free(join);
     }
     return NULL;
 }
@@ -722,7 +767,8 @@ void cor_executor_shutdown(void)
     while (P.nqueued || P.nrunning)
         pthread_cond_wait(&P.idle_cv, &P.mu);
     P.quit = true;
-    pthread_cond_broadcast(&P.work_cv);
+    while (wake_worker())
+        ;
     while (P.nthreads)
         pthread_cond_wait(&P.idle_cv, &P.mu);
     struct worker *join = P.retired;
@@ -734,7 +780,7 @@ void cor_executor_shutdown(void)
     start_worker(w);
     if (join) {
         pthread_join(join->th, NULL);
-        free(join);
+        worker_free(join);
     }
 }
 

@@ -637,6 +637,64 @@ static void failed_start_with_a_worker_left(void **state)
     cor_executor_configure(NULL);
 }
 
+/* ------------------------------------------------- cost per job ---- */
+
+#define COST_TASKS 64
+#define COST_CALLS 40
+
+static void *cost_caller(void *arg)
+{
+    for (int i = 0; i < COST_CALLS; i++)
+        cor_to_thread(double_it, arg, NULL);
+    return NULL;
+}
+
+#define COST_BATCH 2000
+
+static void *cost_main(void *arg)
+{
+    (void)arg;
+    static cor_future *f[COST_BATCH];
+    for (int i = 0; i < COST_BATCH; i++)
+        if (cor_executor_submit(double_it, NULL, NULL, NULL, &f[i]) < 0)
+            f[i] = NULL;
+    for (int i = 0; i < COST_BATCH; i++) {
+        if (f[i])
+            cor_future_await(f[i], NULL);
+        cor_future_release(f[i]);
+    }
+    static cor_task *t[COST_TASKS];
+    for (int i = 0; i < COST_TASKS; i++)
+        t[i] = cor_spawn_next(cost_caller, NULL);
+    for (int i = 0; i < COST_TASKS; i++) {
+        cor_await(t[i], NULL);
+        cor_task_release(t[i]);
+    }
+    return NULL;
+}
+
+/* Many workers, a burst of submits and many waiting tasks: a job costs at most one wakeup of a
+ * worker and a few lock acquisitions (the pool used to signal the workers'
+ * condition variable once per queued job per idle worker: 15 per job with
+ * 64 workers). */
+static void cost_per_job_is_bounded(void **state)
+{
+    (void)state;
+    reset();
+    cor_executor_opts o = {.max_threads = 64};
+    cor_executor_configure(&o);
+    cor_executor_stats a, b;
+    cor_executor_stats_get(&a);
+    assert_int_equal(h_run(cost_main, NULL, 2), 0);
+    cor_executor_stats_get(&b);
+    uint64_t jobs = b.completed - a.completed;
+    assert_int_equal(jobs, COST_BATCH + COST_TASKS * COST_CALLS);
+    assert_true(b.wakeups - a.wakeups <= jobs);
+    assert_true(b.locks - a.locks <= 4 * jobs);
+    assert_true(b.posts - a.posts <= jobs);
+    cor_executor_configure(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -666,6 +724,8 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(failed_start_with_a_worker_left,
                                         h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(cost_per_job_is_bounded, h_setup,
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
