@@ -26,8 +26,13 @@
  * is done. */
 enum { J_QUEUED, J_RUNNING, J_DONE, J_REMOVED };
 
+struct port;
+
 struct job {
     struct cor__list link; /* in the queue */
+    struct job *done_next; /* in its port's done stack */
+    struct port *port;     /* its loop's; NULL: a plain thread's */
+    bool ran;              /* fn ran (set before it goes to its port) */
     cor_fn *fn;
     void *arg;
     void *result;
@@ -35,7 +40,6 @@ struct job {
     int state;             /* under P.mu */
     /* to_thread from a task: */
     struct cor_task *t;
-    struct cor__msg msg;
     struct cor__wait park;
     bool interrupted;      /* the task's loop only */
     int reason;
@@ -284,6 +288,90 @@ static int wait_room(struct cor_task *t)
     return rc;
 }
 
+/* ------------------------------------------------------------ ports ---- */
+
+/*
+ * A loop's completion port: workers push the jobs they finished for that
+ * loop on a lock-free stack, and only a push that finds the stack empty
+ * posts the port's message; the loop takes the whole stack when it runs the
+ * message.  Under load one post, and at most one wakeup of the loop, serve
+ * many jobs.  The message is never in the inbox twice: the stack stays
+ * non-empty from the push that posted it until the message runs and takes
+ * it (once), so every push in between finds it non-empty.
+ *
+ * A port lives in its loop's COR__SLOT_EXECUTOR slot and is freed with the
+ * loop, after the executor was drained (cor_run), so no worker outlives it.
+ */
+struct port {
+    struct cor__loop_slot slot;
+    struct cor_loop *loop;
+    _Atomic(struct job *) done; /* newest first */
+    struct cor__msg msg;
+};
+
+static void port_fini(struct cor__loop_slot *slot)
+{
+    free(slot);
+}
+
+static void finish_heap_job(struct job *j, bool ran);
+
+static void port_msg(struct cor_loop *l, struct cor__msg *m)
+{
+    (void)l;
+    struct port *p = cor__container_of(m, struct port, msg);
+    /* acq_rel: the jobs' writes are ours, and our (the inbox drain's)
+     * writes of msg.next come before the next push posts it again. */
+    struct job *j = atomic_exchange_explicit(&p->done, NULL,
+                                             memory_order_acq_rel);
+    struct job *fifo = NULL;
+    while (j) { /* newest first: reverse */
+        struct job *next = j->done_next;
+        j->done_next = fifo;
+        fifo = j;
+        j = next;
+    }
+    while ((j = fifo)) {
+        fifo = j->done_next;
+        if (j->fut)
+            finish_heap_job(j, j->ran);
+        else
+            cor__wake(j->t, j->interrupted ? j->reason : 0);
+    }
+}
+
+/* The calling loop's port, made on first use; NULL: out of memory. */
+static struct port *port_get(void)
+{
+    struct cor_loop *l = cor__tls_loop;
+    struct port *p = l->user[COR__SLOT_EXECUTOR];
+    if (p)
+        return p;
+    if (!(p = malloc(sizeof *p)))
+        return NULL;
+    p->slot.fini = port_fini;
+    p->loop = l;
+    atomic_init(&p->done, NULL);
+    p->msg.fn = port_msg;
+    l->user[COR__SLOT_EXECUTOR] = p;
+    return p;
+}
+
+/* On a worker: hand j to its loop; true if this push posted the message.
+ * Afterwards j may be gone (its loop may already have finished it). */
+static bool port_push(struct port *p, struct job *j)
+{
+    struct job *head = atomic_load_explicit(&p->done, memory_order_relaxed);
+    do {
+        j->done_next = head;
+    } while (!atomic_compare_exchange_weak_explicit(
+        &p->done, &head, j, memory_order_acq_rel, memory_order_acquire));
+    if (head)
+        return false;
+    cor__loop_post(p->loop, &p->msg);
+    return true;
+}
+
 /* ---------------------------------------------------------- workers ---- */
 
 static void *worker_main(void *p);
@@ -440,9 +528,9 @@ struct heap_job {
     struct job j;
 };
 
-/* A heap job's end: resolve its future; a result no one can take any more
- * (the future was cancelled) goes to the cleanup callback.  The job's
- * reference is dropped last: until then the job is alive. */
+/* A heap job's end, on its loop: resolve its future; a result no one can
+ * take any more (the future was cancelled) goes to the cleanup callback.
+ * The job's reference is dropped last: until then the job is alive. */
 static void finish_heap_job(struct job *j, bool ran)
 {
     int rc = j->err ? cor_future_set_error_obj(j->fut, j->err)
@@ -624,18 +712,16 @@ static void maybe_idle(void)
  */
 static void job_done(struct job *j, int how)
 {
-    if (j->fut) {
-        finish_heap_job(j, how == RAN); /* posts the future's completion */
+    struct port *p = j->port;
+    if (p) {
+        /* To its loop's port, without the lock, which the loop it wakes
+         * takes at once to submit its next job.  A to_thread job stays
+         * RUNNING: a cancel treats RUNNING and DONE alike (it waits for
+         * the port).  After the push the job's memory may be gone. */
+        j->ran = how == RAN;
+        bool posted = port_push(p, j);
         lock();
-        P.st.posts++;
-    } else if (j->t) {
-        /* Posted without the lock, which the loop it wakes takes at once
-         * to submit its next job.  The state stays RUNNING: a cancel
-         * treats RUNNING and DONE alike (it waits for this message).
-         * After the post the job's memory may be gone. */
-        cor__loop_post(j->t->fut.loop, &j->msg);
-        lock();
-        P.st.posts++;
+        P.st.posts += posted;
     } else {
         lock();
         j->state = J_DONE;
@@ -791,13 +877,6 @@ void cor__executor_drain(void)
 
 /* -------------------------------------------------------- to_thread ---- */
 
-static void done_msg(struct cor_loop *l, struct cor__msg *m)
-{
-    (void)l;
-    struct job *j = cor__container_of(m, struct job, msg);
-    cor__wake(j->t, j->interrupted ? j->reason : 0);
-}
-
 static void job_cancel(struct cor__wait *p, int reason)
 {
     struct job *j = cor__container_of(p, struct job, park);
@@ -814,7 +893,7 @@ static void job_cancel(struct cor__wait *p, int reason)
         return;
     }
     unlock();
-    /* Running (or done, its message on the way): wait for the message. */
+    /* Running (or done, on its way through the port): wait for it. */
     j->interrupted = true;
     j->reason = reason;
 }
@@ -834,10 +913,13 @@ int cor_to_thread_ex(cor_fn *fn, void *arg, void **result,
     int rc = t ? cor__pending_interrupt(t) : 0;
     if (rc)
         return rc;
+    struct port *port = t ? port_get() : NULL;
+    if (t && !port)
+        return -ENOMEM;
     struct job j = {.fn = fn,
                     .arg = arg,
                     .t = t,
-                    .msg.fn = done_msg,
+                    .port = port,
                     .park.cancel = job_cancel};
     rc = wait_room(t);
     if (rc)
@@ -909,7 +991,8 @@ int cor_executor_submit(cor_fn *fn, void *arg, cor_job_cleanup *cleanup,
         if (rc)
             return rc;
     }
-    struct heap_job *hj = malloc(sizeof *hj);
+    struct port *port = port_get();
+    struct heap_job *hj = port ? malloc(sizeof *hj) : NULL;
     if (!hj)
         return -ENOMEM;
     cor__future_init(&hj->fut, cor__tls_loop, false);
@@ -917,6 +1000,7 @@ int cor_executor_submit(cor_fn *fn, void *arg, cor_job_cleanup *cleanup,
     *j = (struct job){.fn = fn,
                       .arg = arg,
                       .fut = &hj->fut,
+                      .port = port,
                       .cleanup = cleanup,
                       .cleanup_ud = cleanup_ud};
     /* One reference for the caller, one for the job; the caller's is

@@ -362,7 +362,12 @@ struct cor_loop {
 };
 
 /* Who owns which of a loop's user[] slots. */
-enum { COR__SLOT_BUFRING = 0, COR__SLOT_FIXED = 1, COR__SLOT_SERVERS = 2 };
+enum {
+    COR__SLOT_BUFRING = 0,
+    COR__SLOT_FIXED = 1,
+    COR__SLOT_SERVERS = 2,
+    COR__SLOT_EXECUTOR = 3,
+};
 
 /* What a loop's user[] slot points at (first member of the area's record):
  * fini frees the record when the loop is freed, after its ring is closed,

@@ -105,7 +105,8 @@ typedef struct cor_to_thread_opts {
  *
  * Returns 0 and *result (if result != NULL); the job's error code if it
  * failed; -ECANCELED / -ETIMEDOUT as above; -EAGAIN as above; -EINVAL if fn
- * is NULL.
+ * is NULL; -ENOMEM if the loop's completion port could not be made (its
+ * first use).
  * Lifetime: arg must stay valid until the call returns.
  * Thread: a task (suspends) or a plain thread (blocks); not a job itself,
  * but a task of a runtime that a job runs with cor_run() may call it.
@@ -128,7 +129,8 @@ COR_API void *cor_job_fail(int code, const char *fmt, ...) COR_PRINTF(2, 3);
  * (cor_job_fail) resolves.  Many jobs can be in flight from one task.
  * Cancelling the future before the job starts means it never runs; after it
  * started, the job runs to the end and its result goes to cleanup(result,
- * cleanup_ud) on the worker thread (cleanup may be NULL).
+ * cleanup_ud) on the calling loop, never on a task stack (cleanup may be
+ * NULL).
  * A full queue suspends the calling task until there is room; called from a
  * loop callback (not a task) it returns -EAGAIN instead.  When no
  * worker thread can start, the future fails with -EAGAIN (see
