@@ -105,6 +105,7 @@ fuzz: deps
 bench: build
 	./build/bench/micro
 	./build/bench/scaling
+	./build/bench/stacks
 	./build/bench/netscale
 
 clean:

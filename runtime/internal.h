@@ -159,9 +159,12 @@ struct cor__stack_pool {
     int guard_mode;        /* COR__GUARD_MADV or COR__GUARD_MPROTECT */
     size_t guard_budget;   /* mprotect mode: guarded stacks at most */
     size_t nguarded, ncanary;
-    void **free;           /* recycled default-size stacks (their lo) */
-    uint8_t *free_guard;
-    size_t nfree, capfree;
+    void **free;           /* recycled default-size stacks (their lo), */
+    uint8_t *free_guard;   /* LIFO; [0, ncold) had their pages released */
+    size_t nfree, capfree, ncold;
+    size_t keep;           /* warm free stacks kept (released past 2x) */
+    size_t nreleased;      /* releases so far (madvise calls) */
+    size_t mapped;         /* bytes mapped for stacks */
     char *slab, *slab_end; /* bump region for fresh stacks */
     char *slab_guarded_lo; /* [this, slab_end) was guarded in one call */
     struct cor__slab {
@@ -179,6 +182,13 @@ void cor__stack_pool_fini(struct cor__stack_pool *p);
 int cor__stack_get(struct cor__stack_pool *p, size_t size,
                    struct cor__stack *s);
 void cor__stack_put(struct cor__stack_pool *p, struct cor__stack *s);
+/* What a pool holds: free stacks, of which warm (pages kept), releases so
+ * far, bytes mapped. */
+struct cor__stack_stats {
+    size_t free, warm, released, mapped;
+};
+void cor__stack_pool_stats(const struct cor__stack_pool *p,
+                           struct cor__stack_stats *st);
 /* Install the SIGSEGV overflow handler and this thread's sigaltstack. */
 int cor__stack_thread_init(void);
 void cor__stack_thread_fini(void);

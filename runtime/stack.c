@@ -4,7 +4,12 @@
  *
  * A stack is a MAP_NORESERVE region whose lowest page is a guard; only the
  * pages a coroutine touches cost memory.  Stacks are carved from slabs and
- * recycled LIFO (warm pages first).
+ * recycled LIFO (warm pages first).  A pool keeps the pages of `keep` free
+ * stacks; once more than twice that many are free and warm, the least
+ * recently used go back to the kernel (MADV_DONTNEED: the mapping and its
+ * guard stay, the next use faults in zeroed pages), so memory follows the
+ * live tasks after a burst and a load that swings by less than `keep`
+ * stacks costs no syscall.  Stacks of another size are unmapped when freed.
  *
  * Guards: the kernel's MADV_GUARD_INSTALL (Linux 6.13) marks the page in the
  * page tables without splitting the mapping, so a million guarded stacks cost
@@ -41,6 +46,8 @@
 #endif
 
 #define SLAB_STACKS 64
+/* Free stacks whose pages a pool keeps (see above). */
+#define STACK_KEEP 64
 #ifndef PIDFD_SELF
 #define PIDFD_SELF (-10000) /* Linux 6.14: "the calling process" */
 #endif
@@ -80,7 +87,17 @@ int cor__stack_pool_init(struct cor__stack_pool *p, size_t stack_size,
         return -EINVAL;
     p->guard_mode = mprotect ? COR__GUARD_MPROTECT : COR__GUARD_MADV;
     p->guard_budget = budget;
+    p->keep = STACK_KEEP;
     return 0;
+}
+
+void cor__stack_pool_stats(const struct cor__stack_pool *p,
+                           struct cor__stack_stats *st)
+{
+    st->free = p->nfree;
+    st->warm = p->nfree - p->ncold;
+    st->released = p->nreleased;
+    st->mapped = p->mapped;
 }
 
 void cor__stack_pool_fini(struct cor__stack_pool *p)
@@ -106,7 +123,26 @@ static int add_slab(struct cor__stack_pool *p, char *m, size_t len)
         p->capslabs = cap;
     }
     p->slabs[p->nslabs++] = (struct cor__slab){m, len};
+    p->mapped += len;
     return 0;
+}
+
+/* Unmap a region of its own (a stack of another size); the most recent
+ * are at the end of the list. */
+static void unmap_region(struct cor__stack_pool *p, struct cor__stack *s)
+{
+    for (size_t i = p->nslabs; i-- > 0;) {
+        if (p->slabs[i].p != s->lo)
+            continue;
+        p->slabs[i] = p->slabs[--p->nslabs];
+        p->mapped -= s->size;
+        munmap(s->lo, s->size);
+        if (s->guard == COR__GUARD_NONE)
+            p->ncanary--;
+        else
+            p->nguarded--; /* an mprotect guard gives its budget back */
+        return;
+    }
 }
 
 static char *map_region(struct cor__stack_pool *p, size_t len)
@@ -180,6 +216,8 @@ int cor__stack_get(struct cor__stack_pool *p, size_t size,
         return -EINVAL;
     if (size == p->stack_size && p->nfree) {
         p->nfree--;
+        if (p->ncold > p->nfree)
+            p->ncold = p->nfree;
         s->lo = p->free[p->nfree];
         s->size = size;
         s->guard = p->free_guard[p->nfree];
@@ -215,12 +253,31 @@ int cor__stack_get(struct cor__stack_pool *p, size_t size,
     return 0;
 }
 
+/*
+ * Give the pages of the least recently used warm free stacks back until
+ * `keep` stay warm.  A guard stays installed (MADV_DONTNEED keeps guard
+ * markers, and an mprotect guard is a separate mapping state); a canary
+ * page goes too, since cor__stack_get writes the canary again.
+ */
+static void release_oldest(struct cor__stack_pool *p)
+{
+    while (p->nfree - p->ncold > p->keep) {
+        char *lo = p->free[p->ncold];
+        size_t skip = p->free_guard[p->ncold] == COR__GUARD_NONE ? 0 : p->page;
+        madvise(lo + skip, p->stack_size - skip, MADV_DONTNEED);
+        p->ncold++;
+        p->nreleased++;
+    }
+}
+
 void cor__stack_put(struct cor__stack_pool *p, struct cor__stack *s)
 {
     /* Frames that never returned leave ASan redzones behind. */
     UNPOISON(cor__stack_base(s, p->page), s->size - p->page);
-    if (s->size != p->stack_size)
-        return; /* odd sizes stay mapped until the pool goes */
+    if (s->size != p->stack_size) {
+        unmap_region(p, s);
+        return;
+    }
     if (p->nfree == p->capfree) {
         size_t cap = p->capfree ? p->capfree * 2 : 256;
         void **f = realloc(p->free, cap * sizeof *f);
@@ -235,6 +292,8 @@ void cor__stack_put(struct cor__stack_pool *p, struct cor__stack *s)
     p->free[p->nfree] = s->lo;
     p->free_guard[p->nfree] = s->guard;
     p->nfree++;
+    if (p->nfree - p->ncold > 2 * p->keep)
+        release_oldest(p);
 }
 
 /* ------------------------------------------------- overflow detection ---- */
