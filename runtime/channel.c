@@ -10,6 +10,12 @@
  * waiting task is woken on its own loop: directly when the completer runs on
  * that loop, else through its inbox; the waiter lives on the task's stack
  * and the task returns only after that message ran.
+ *
+ * A receiving task handed an item but cancelled (or timed out) before it
+ * ran gives the item back under the mutex: to the next receiver, or into
+ * the buffer at the place its send order gives it (so the buffer may hold
+ * more than cap items for a while; it grows).  Items carry their send
+ * sequence for that.
  */
 #include "internal.h"
 #include "coring/channel.h"
@@ -21,6 +27,7 @@ enum { W_WAITING, W_DONE };
 struct chan_wait {
     struct cor__list link;
     void *item;             /* send: what to give; recv: what was got */
+    uint64_t seq;           /* recv: the item's send order */
     int state;              /* under ch->mu */
     int rc;                 /* under ch->mu: 0 or -EPIPE once done */
     struct cor_task *t;     /* NULL: a plain thread */
@@ -29,11 +36,18 @@ struct chan_wait {
     struct cor__wait park;
 };
 
+struct slot {
+    void *item;
+    uint64_t seq;           /* send order */
+};
+
 struct cor_chan {
     pthread_mutex_t mu;
     pthread_cond_t cv;      /* plain threads waiting (either side) */
-    void **buf;
-    size_t cap, head, len;
+    struct slot *buf;       /* a ring of size slots, sorted by seq */
+    size_t cap, size, head, len; /* sends see cap; given-back items may
+                                  * take len past it (size grows) */
+    uint64_t seq;
     bool closed;
     struct cor__list senders, receivers;
 };
@@ -43,7 +57,7 @@ int cor_chan_create(cor_chan **out, size_t cap)
     if (!out || cap == 0 || cap > (1u << 24))
         return -EINVAL;
     cor_chan *ch = calloc(1, sizeof *ch);
-    void **buf = malloc(cap * sizeof *buf);
+    struct slot *buf = malloc(cap * sizeof *buf);
     if (!ch || !buf) {
         free(ch);
         free(buf);
@@ -52,7 +66,7 @@ int cor_chan_create(cor_chan **out, size_t cap)
     pthread_mutex_init(&ch->mu, NULL);
     pthread_cond_init(&ch->cv, NULL);
     ch->buf = buf;
-    ch->cap = cap;
+    ch->cap = ch->size = cap;
     cor__list_init(&ch->senders);
     cor__list_init(&ch->receivers);
     *out = ch;
@@ -146,6 +160,62 @@ static struct chan_wait *first(struct cor__list *q)
                : cor__container_of(q->next, struct chan_wait, link);
 }
 
+/* Under ch->mu: append an item to the buffer (the caller checked room). */
+static void push(cor_chan *ch, void *item)
+{
+    ch->buf[(ch->head + ch->len++) % ch->size] = (struct slot){item,
+                                                               ch->seq++};
+}
+
+/* Under ch->mu: hand an item to the first waiting receiver, if any. */
+static bool hand(cor_chan *ch, void *item, uint64_t seq)
+{
+    struct chan_wait *r = first(&ch->receivers);
+    if (!r)
+        return false;
+    r->item = item;
+    r->seq = seq;
+    complete(ch, r, 0);
+    return true;
+}
+
+/*
+ * A receiver got (item, seq) but its task was interrupted before it ran:
+ * the next receiver gets it, or it goes back into the buffer before every
+ * item sent after it.  -ENOMEM when the buffer cannot grow for it.
+ */
+static int give_back(cor_chan *ch, void *item, uint64_t seq)
+{
+    int rc = 0;
+    pthread_mutex_lock(&ch->mu);
+    if (hand(ch, item, seq))
+        goto out;
+    if (ch->len == ch->size) {
+        struct slot *b = malloc((ch->size + 1) * 2 * sizeof *b);
+        if (!b) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < ch->len; i++)
+            b[i] = ch->buf[(ch->head + i) % ch->size];
+        free(ch->buf);
+        ch->buf = b;
+        ch->size = (ch->size + 1) * 2;
+        ch->head = 0;
+    }
+    size_t i = ch->len;
+    while (i > 0 && ch->buf[(ch->head + i - 1) % ch->size].seq > seq) {
+        ch->buf[(ch->head + i) % ch->size] =
+            ch->buf[(ch->head + i - 1) % ch->size];
+        i--;
+    }
+    ch->buf[(ch->head + i) % ch->size] = (struct slot){item, seq};
+    ch->len++;
+out:
+    pthread_mutex_unlock(&ch->mu);
+    return rc;
+}
+
 static int chan_put(cor_chan *ch, void *item, bool wait)
 {
     pthread_mutex_lock(&ch->mu);
@@ -153,12 +223,10 @@ static int chan_put(cor_chan *ch, void *item, bool wait)
         pthread_mutex_unlock(&ch->mu);
         return -EPIPE;
     }
-    struct chan_wait *r = first(&ch->receivers);
-    if (r) {
-        r->item = item;
-        complete(ch, r, 0);
+    if (hand(ch, item, ch->seq)) {
+        ch->seq++;
     } else if (ch->len < ch->cap) {
-        ch->buf[(ch->head + ch->len++) % ch->cap] = item;
+        push(ch, item);
     } else if (!wait) {
         pthread_mutex_unlock(&ch->mu);
         return -EAGAIN;
@@ -174,13 +242,13 @@ static int chan_get(cor_chan *ch, void **item, bool wait)
 {
     pthread_mutex_lock(&ch->mu);
     if (ch->len) {
-        *item = ch->buf[ch->head];
-        ch->head = (ch->head + 1) % ch->cap;
+        *item = ch->buf[ch->head].item;
+        ch->head = (ch->head + 1) % ch->size;
         ch->len--;
         /* Room now: the oldest waiting sender's item goes in. */
-        struct chan_wait *s = first(&ch->senders);
+        struct chan_wait *s = ch->len < ch->cap ? first(&ch->senders) : NULL;
         if (s) {
-            ch->buf[(ch->head + ch->len++) % ch->cap] = s->item;
+            push(ch, s->item);
             complete(ch, s, 0);
         }
         pthread_mutex_unlock(&ch->mu);
@@ -193,6 +261,11 @@ static int chan_get(cor_chan *ch, void **item, bool wait)
     }
     struct chan_wait w = {.item = NULL};
     int rc = wait_on(ch, &ch->receivers, &w);
+    /* Handed an item, then interrupted before it ran: give it back.  Only
+     * if it cannot go back (no memory) is it returned. */
+    if (rc == 0 && w.t && (rc = cor__pending_interrupt(w.t)) &&
+        give_back(ch, w.item, w.seq) < 0)
+        rc = 0;
     if (rc == 0)
         *item = w.item;
     return rc;
@@ -200,26 +273,28 @@ static int chan_get(cor_chan *ch, void **item, bool wait)
 
 int cor_chan_send(cor_chan *ch, void *item)
 {
-    return chan_put(ch, item, true);
+    return ch ? chan_put(ch, item, true) : -EINVAL;
 }
 
 int cor_chan_try_send(cor_chan *ch, void *item)
 {
-    return chan_put(ch, item, false);
+    return ch ? chan_put(ch, item, false) : -EINVAL;
 }
 
 int cor_chan_recv(cor_chan *ch, void **item)
 {
-    return chan_get(ch, item, true);
+    return ch && item ? chan_get(ch, item, true) : -EINVAL;
 }
 
 int cor_chan_try_recv(cor_chan *ch, void **item)
 {
-    return chan_get(ch, item, false);
+    return ch && item ? chan_get(ch, item, false) : -EINVAL;
 }
 
 void cor_chan_close(cor_chan *ch)
 {
+    if (!ch)
+        return;
     pthread_mutex_lock(&ch->mu);
     ch->closed = true;
     struct chan_wait *w;
@@ -232,6 +307,8 @@ void cor_chan_close(cor_chan *ch)
 
 size_t cor_chan_len(cor_chan *ch)
 {
+    if (!ch)
+        return 0;
     pthread_mutex_lock(&ch->mu);
     size_t n = ch->len;
     pthread_mutex_unlock(&ch->mu);

@@ -389,6 +389,19 @@ struct cor__loop_slot {
 extern __thread struct cor_loop *cor__tls_loop
     __attribute__((tls_model("initial-exec")));
 
+/*
+ * The home check of every public call on a loop-local object (locks, events,
+ * conditions, semaphores, barriers, queues, generators, task groups,
+ * streams, processes): 0 on the object's home loop, -EXDEV from any other
+ * thread, another loop or a plain thread.  A call that gets -EXDEV has
+ * changed nothing.  Cross-loop objects (futures, channels, xsync) do not
+ * use it.
+ */
+static inline int cor__check_home(const struct cor_loop *home)
+{
+    return cor__likely(cor__tls_loop == home) ? 0 : -EXDEV;
+}
+
 /* A free SQE, flushing the SQ to the kernel first if it is full. */
 struct io_uring_sqe *cor__sqe(struct cor_loop *l);
 /*

@@ -6,7 +6,11 @@
  * it directly (the queue being empty, that is the item it would get), and
  * a get that frees a slot moves the first blocked putter's item in, so
  * waiters are served strictly in order and a woken task never finds its
- * item stolen.  unfinished counts puts not yet matched by task_done.
+ * item stolen.  A getter cancelled (or timed out) after it was handed an
+ * item, before it ran, gives the item back: to the next getter, or into the
+ * queue at the place its put order gives it (asyncio leaves the item in the
+ * queue and wakes the next getter).  unfinished counts puts not yet matched
+ * by task_done.  Every call checks the home loop (cor__check_home).
  */
 #include "internal.h"
 #include "waitq.h"
@@ -32,6 +36,8 @@ struct cor_queue {
 
 int cor_queue_create(cor_queue **out, const cor_queue_opts *o)
 {
+    if (!out)
+        return -EINVAL;
     if (!cor__tls_loop)
         return -EPERM;
     cor_queue_opts d = {0};
@@ -87,13 +93,20 @@ static int grow(cor_queue *q)
     return 0;
 }
 
-static int store(cor_queue *q, void *item)
+/* Add s: at the back of a ring, or sifted up the heap. */
+static int store_slot(cor_queue *q, struct slot s)
 {
     if (q->n == q->cap && grow(q) < 0)
         return -ENOMEM;
-    struct slot s = {item, q->seq++};
     if (q->kind != COR_QUEUE_PRIORITY) {
-        q->a[(q->head + q->n) % q->cap] = s;
+        /* In put order: a given-back item goes before those put after it
+         * (the ring is sorted by seq; usually s is the newest). */
+        size_t i = q->n;
+        while (i > 0 && q->a[(q->head + i - 1) % q->cap].seq > s.seq) {
+            q->a[(q->head + i) % q->cap] = q->a[(q->head + i - 1) % q->cap];
+            i--;
+        }
+        q->a[(q->head + i) % q->cap] = s;
         q->n++;
         return 0;
     }
@@ -107,6 +120,11 @@ static int store(cor_queue *q, void *item)
     }
     q->a[i] = s;
     return 0;
+}
+
+static int store(cor_queue *q, void *item)
+{
+    return store_slot(q, (struct slot){item, q->seq++});
 }
 
 static void *take(cor_queue *q)
@@ -150,13 +168,23 @@ static bool full(const cor_queue *q)
 
 /* ------------------------------------------------------------ put ---- */
 
+/* Hand (item, seq) to the first waiting getter; false if none waits. */
+static bool hand(cor_queue *q, void *item, uint64_t seq)
+{
+    struct waitq_node *g = waitq_pop(&q->getters);
+    if (!g)
+        return false;
+    g->item = item;
+    g->seq = seq;
+    cor__wake(g->t, 0);
+    return true;
+}
+
 /* Add item without waiting; the caller checked there is room. */
 static int put_now(cor_queue *q, void *item)
 {
-    struct waitq_node *g = waitq_pop(&q->getters);
-    if (g) {
-        g->item = item;
-        cor__wake(g->t, 0);
+    if (hand(q, item, q->seq)) {
+        q->seq++;
     } else {
         int rc = store(q, item);
         if (rc < 0)
@@ -168,8 +196,11 @@ static int put_now(cor_queue *q, void *item)
 
 int cor_queue_put_nowait(cor_queue *q, void *item)
 {
-    if (cor__tls_loop != q->loop)
-        return -EXDEV;
+    if (!q)
+        return -EINVAL;
+    int rc = cor__check_home(q->loop);
+    if (rc)
+        return rc;
     if (full(q))
         return -EAGAIN;
     return put_now(q, item);
@@ -177,6 +208,8 @@ int cor_queue_put_nowait(cor_queue *q, void *item)
 
 int cor_queue_put(cor_queue *q, void *item)
 {
+    if (!q)
+        return -EINVAL;
     int rc;
     struct cor_task *t = waitq_self("cor_queue_put", q->loop, &rc);
     if (!t)
@@ -200,7 +233,8 @@ int cor_queue_put(cor_queue *q, void *item)
 static void *get_now(cor_queue *q)
 {
     void *item = take(q);
-    struct waitq_node *p = waitq_pop(&q->putters);
+    /* Still full only when a given-back item went over maxsize. */
+    struct waitq_node *p = full(q) ? NULL : waitq_pop(&q->putters);
     if (p) {
         /* Room for exactly one: the first blocked putter's item.  store()
          * cannot fail here: the slot just taken is free. */
@@ -213,8 +247,11 @@ static void *get_now(cor_queue *q)
 
 int cor_queue_get_nowait(cor_queue *q, void **item)
 {
-    if (cor__tls_loop != q->loop)
-        return -EXDEV;
+    if (!q || !item)
+        return -EINVAL;
+    int rc = cor__check_home(q->loop);
+    if (rc)
+        return rc;
     if (q->n == 0)
         return -EAGAIN;
     *item = get_now(q);
@@ -223,6 +260,8 @@ int cor_queue_get_nowait(cor_queue *q, void **item)
 
 int cor_queue_get(cor_queue *q, void **item)
 {
+    if (!q || !item)
+        return -EINVAL;
     int rc;
     struct cor_task *t = waitq_self("cor_queue_get", q->loop, &rc);
     if (!t)
@@ -233,6 +272,13 @@ int cor_queue_get(cor_queue *q, void **item)
     }
     struct waitq_node n;
     rc = waitq_park(&q->getters, &n, t);
+    if (rc)
+        return rc;
+    /* Handed an item, then interrupted before it ran: give it back, still
+     * unfinished.  Only if it cannot go back (no memory) is it returned. */
+    if ((rc = waitq_late_interrupt(t)) && !hand(q, n.item, n.seq) &&
+        store_slot(q, (struct slot){n.item, n.seq}) < 0)
+        rc = 0;
     if (rc == 0)
         *item = n.item;
     return rc;
@@ -242,6 +288,11 @@ int cor_queue_get(cor_queue *q, void **item)
 
 int cor_queue_task_done(cor_queue *q)
 {
+    if (!q)
+        return -EINVAL;
+    int rc = cor__check_home(q->loop);
+    if (rc)
+        return rc;
     if (q->unfinished == 0)
         return COR_EINVALSTATE;
     if (--q->unfinished == 0)
@@ -252,6 +303,8 @@ int cor_queue_task_done(cor_queue *q)
 
 int cor_queue_join(cor_queue *q)
 {
+    if (!q)
+        return -EINVAL;
     int rc;
     struct cor_task *t = waitq_self("cor_queue_join", q->loop, &rc);
     if (!t)
@@ -262,22 +315,28 @@ int cor_queue_join(cor_queue *q)
     return waitq_park(&q->joiners, &n, t);
 }
 
+/* The queries answer on the home loop; elsewhere (or for NULL) 0 / false. */
+static bool may_query(const cor_queue *q)
+{
+    return q && !cor__check_home(q->loop);
+}
+
 size_t cor_queue_size(const cor_queue *q)
 {
-    return q->n;
+    return may_query(q) ? q->n : 0;
 }
 
 bool cor_queue_empty(const cor_queue *q)
 {
-    return q->n == 0;
+    return may_query(q) && q->n == 0;
 }
 
 bool cor_queue_full(const cor_queue *q)
 {
-    return full(q);
+    return may_query(q) && full(q);
 }
 
 size_t cor_queue_maxsize(const cor_queue *q)
 {
-    return q->maxsize;
+    return q ? q->maxsize : 0;
 }

@@ -3,12 +3,19 @@
  * sync.c - loop-local Lock, Event, Condition, Semaphore, BoundedSemaphore,
  * Barrier, and the guards behind scoped acquire.  Fairness comes from
  * hand-off: a release gives the lock (or the unit) to the first waiter
- * before waking it, so the woken task owns it even if it is cancelled
- * before it runs, and no newcomer can overtake a waiter.
+ * before waking it, so no newcomer can overtake a waiter.  A waiter that is
+ * cancelled (or times out) after it was handed the lock, the unit or a
+ * notification, but before it ran, passes it on to the next waiter and
+ * returns the interrupt, as asyncio's primitives do.
+ *
+ * Every call checks its object's home loop first (cor__check_home: -EXDEV
+ * from any other thread, nothing changed); queries that cannot return an
+ * error answer false (or 0) there.  A NULL object is -EINVAL (false, 0).
  */
 #include "internal.h"
 #include "waitq.h"
 
+#include <limits.h>
 #include <stdlib.h>
 
 /* ------------------------------------------------------------ Lock ---- */
@@ -21,6 +28,8 @@ struct cor_lock {
 
 int cor_lock_create(cor_lock **out)
 {
+    if (!out)
+        return -EINVAL;
     if (!cor__tls_loop)
         return -EPERM;
     struct cor_lock *l = malloc(sizeof *l);
@@ -38,8 +47,17 @@ void cor_lock_destroy(cor_lock *l)
     free(l);
 }
 
+/* Give the held lock to the first waiter, or unlock it. */
+static void lock_pass(cor_lock *l)
+{
+    if (!waitq_wake_one(&l->waiters, 0))
+        l->locked = false;
+}
+
 int cor_lock_acquire(cor_lock *l)
 {
+    if (!l)
+        return -EINVAL;
     int rc;
     struct cor_task *t = waitq_self("cor_lock_acquire", l->loop, &rc);
     if (!t)
@@ -49,11 +67,19 @@ int cor_lock_acquire(cor_lock *l)
         return 0;
     }
     struct waitq_node n;
-    return waitq_park(&l->waiters, &n, t); /* 0: handed the lock */
+    rc = waitq_park(&l->waiters, &n, t); /* 0: handed the lock */
+    if (!rc && (rc = waitq_late_interrupt(t)))
+        lock_pass(l);
+    return rc;
 }
 
 int cor_lock_try_acquire(cor_lock *l)
 {
+    if (!l)
+        return -EINVAL;
+    int rc = cor__check_home(l->loop);
+    if (rc)
+        return rc;
     if (l->locked)
         return -EAGAIN;
     l->locked = true;
@@ -62,16 +88,20 @@ int cor_lock_try_acquire(cor_lock *l)
 
 int cor_lock_release(cor_lock *l)
 {
+    if (!l)
+        return -EINVAL;
+    int rc = cor__check_home(l->loop);
+    if (rc)
+        return rc;
     if (!l->locked)
         return -EPERM;
-    if (!waitq_wake_one(&l->waiters, 0))
-        l->locked = false;
+    lock_pass(l);
     return 0;
 }
 
 bool cor_lock_locked(const cor_lock *l)
 {
-    return l->locked;
+    return l && !cor__check_home(l->loop) && l->locked;
 }
 
 /* ----------------------------------------------------------- Event ---- */
@@ -84,6 +114,8 @@ struct cor_event {
 
 int cor_event_create(cor_event **out)
 {
+    if (!out)
+        return -EINVAL;
     if (!cor__tls_loop)
         return -EPERM;
     struct cor_event *e = malloc(sizeof *e);
@@ -101,25 +133,39 @@ void cor_event_destroy(cor_event *e)
     free(e);
 }
 
-void cor_event_set(cor_event *e)
+int cor_event_set(cor_event *e)
 {
+    if (!e)
+        return -EINVAL;
+    int rc = cor__check_home(e->loop);
+    if (rc)
+        return rc;
     e->set = true;
     while (waitq_wake_one(&e->waiters, 0))
         ;
+    return 0;
 }
 
-void cor_event_clear(cor_event *e)
+int cor_event_clear(cor_event *e)
 {
+    if (!e)
+        return -EINVAL;
+    int rc = cor__check_home(e->loop);
+    if (rc)
+        return rc;
     e->set = false;
+    return 0;
 }
 
 bool cor_event_is_set(const cor_event *e)
 {
-    return e->set;
+    return e && !cor__check_home(e->loop) && e->set;
 }
 
 int cor_event_wait(cor_event *e)
 {
+    if (!e)
+        return -EINVAL;
     int rc;
     struct cor_task *t = waitq_self("cor_event_wait", e->loop, &rc);
     if (!t)
@@ -140,8 +186,12 @@ struct cor_cond {
 
 int cor_cond_create(cor_cond **out, cor_lock *lock)
 {
+    if (!out)
+        return -EINVAL;
     if (!cor__tls_loop)
         return -EPERM;
+    if (lock && lock->loop != cor__tls_loop)
+        return -EXDEV;
     struct cor_cond *c = malloc(sizeof *c);
     if (!c)
         return -ENOMEM;
@@ -170,11 +220,13 @@ void cor_cond_destroy(cor_cond *c)
 
 cor_lock *cor_cond_lock(cor_cond *c)
 {
-    return c->lock;
+    return c ? c->lock : NULL;
 }
 
 int cor_cond_wait(cor_cond *c)
 {
+    if (!c)
+        return -EINVAL;
     int rc;
     struct cor_task *t = waitq_self("cor_cond_wait", c->lock->loop, &rc);
     if (!t)
@@ -185,8 +237,12 @@ int cor_cond_wait(cor_cond *c)
     rc = cor__pending_interrupt(t);
     if (rc)
         return rc;
-    cor_lock_release(c->lock);
+    lock_pass(c->lock);
     rc = waitq_park(&c->waiters, &n, t);
+    /* Notified, then interrupted before it ran: the notification goes to
+     * the next waiter (asyncio 3.13, gh-112202). */
+    if (!rc && (rc = waitq_late_interrupt(t)))
+        waitq_wake_one(&c->waiters, 0);
     /* Take the lock back whatever happened, shielded, as asyncio does in
      * its finally: the caller's unlock must find the lock held. */
     t->shield++;
@@ -197,6 +253,8 @@ int cor_cond_wait(cor_cond *c)
 
 int cor_cond_wait_for(cor_cond *c, bool (*pred)(void *arg), void *arg)
 {
+    if (!c || !pred)
+        return -EINVAL;
     while (!pred(arg)) {
         int rc = cor_cond_wait(c);
         if (rc < 0)
@@ -207,6 +265,11 @@ int cor_cond_wait_for(cor_cond *c, bool (*pred)(void *arg), void *arg)
 
 int cor_cond_notify(cor_cond *c, int n)
 {
+    if (!c)
+        return -EINVAL;
+    int rc = cor__check_home(c->lock->loop);
+    if (rc)
+        return rc;
     if (!c->lock->locked)
         return -EPERM;
     int k = 0;
@@ -230,10 +293,10 @@ struct cor_sem {
 
 static int sem_new(cor_sem **out, int value, bool bounded)
 {
+    if (!out || value < 0)
+        return -EINVAL;
     if (!cor__tls_loop)
         return -EPERM;
-    if (value < 0)
-        return -EINVAL;
     struct cor_sem *s = malloc(sizeof *s);
     if (!s)
         return -ENOMEM;
@@ -262,6 +325,8 @@ void cor_sem_destroy(cor_sem *s)
 
 int cor_sem_acquire(cor_sem *s)
 {
+    if (!s)
+        return -EINVAL;
     int rc;
     struct cor_task *t = waitq_self("cor_sem_acquire", s->loop, &rc);
     if (!t)
@@ -271,11 +336,22 @@ int cor_sem_acquire(cor_sem *s)
         return 0;
     }
     struct waitq_node n;
-    return waitq_park(&s->waiters, &n, t); /* 0: handed a unit */
+    rc = waitq_park(&s->waiters, &n, t); /* 0: handed a unit */
+    /* Handed a unit, then interrupted before it ran: the unit goes to the
+     * next waiter, or back (it was taken, so no bound is passed). */
+    if (!rc && (rc = waitq_late_interrupt(t)) &&
+        !waitq_wake_one(&s->waiters, 0))
+        s->value++;
+    return rc;
 }
 
 int cor_sem_try_acquire(cor_sem *s)
 {
+    if (!s)
+        return -EINVAL;
+    int rc = cor__check_home(s->loop);
+    if (rc)
+        return rc;
     if (s->value == 0)
         return -EAGAIN;
     s->value--;
@@ -284,9 +360,14 @@ int cor_sem_try_acquire(cor_sem *s)
 
 int cor_sem_release(cor_sem *s)
 {
+    if (!s)
+        return -EINVAL;
+    int rc = cor__check_home(s->loop);
+    if (rc)
+        return rc;
     if (waitq_wake_one(&s->waiters, 0))
         return 0;
-    if (s->bound >= 0 && s->value >= s->bound)
+    if ((s->bound >= 0 && s->value >= s->bound) || s->value == INT_MAX)
         return -EOVERFLOW;
     s->value++;
     return 0;
@@ -294,12 +375,15 @@ int cor_sem_release(cor_sem *s)
 
 int cor_sem_value(const cor_sem *s)
 {
-    return s->value;
+    if (!s)
+        return -EINVAL;
+    int rc = cor__check_home(s->loop);
+    return rc ? rc : s->value;
 }
 
 bool cor_sem_locked(const cor_sem *s)
 {
-    return s->value == 0;
+    return s && !cor__check_home(s->loop) && s->value == 0;
 }
 
 /* --------------------------------------------------------- Barrier ---- */
@@ -313,10 +397,10 @@ struct cor_barrier {
 
 int cor_barrier_create(cor_barrier **out, int parties)
 {
+    if (!out || parties <= 0)
+        return -EINVAL;
     if (!cor__tls_loop)
         return -EPERM;
-    if (parties <= 0)
-        return -EINVAL;
     struct cor_barrier *b = malloc(sizeof *b);
     if (!b)
         return -ENOMEM;
@@ -336,6 +420,8 @@ void cor_barrier_destroy(cor_barrier *b)
 
 int cor_barrier_wait(cor_barrier *b)
 {
+    if (!b)
+        return -EINVAL;
     int rc;
     struct cor_task *t = waitq_self("cor_barrier_wait", b->loop, &rc);
     if (!t)
@@ -361,23 +447,38 @@ int cor_barrier_wait(cor_barrier *b)
     return rc < 0 ? rc : index;
 }
 
-void cor_barrier_abort(cor_barrier *b)
+int cor_barrier_abort(cor_barrier *b)
 {
+    if (!b)
+        return -EINVAL;
+    int rc = cor__check_home(b->loop);
+    if (rc)
+        return rc;
     b->broken = true;
     b->count = 0;
     while (waitq_wake_one(&b->waiters, -EPIPE))
         ;
+    return 0;
 }
 
-void cor_barrier_reset(cor_barrier *b)
+int cor_barrier_reset(cor_barrier *b)
 {
+    if (!b)
+        return -EINVAL;
+    int rc = cor__check_home(b->loop);
+    if (rc)
+        return rc;
     b->broken = false;
     b->count = 0;
+    return 0;
 }
 
 int cor_barrier_n_waiting(const cor_barrier *b)
 {
-    return b->count;
+    if (!b)
+        return -EINVAL;
+    int rc = cor__check_home(b->loop);
+    return rc ? rc : b->count;
 }
 
 /* ---------------------------------------------------------- guards ---- */
@@ -404,13 +505,13 @@ cor_guard cor_guard_sem(cor_sem *s)
 
 void cor_guard_end(cor_guard *g)
 {
-    if (g->rc >= 0 && g->release)
+    if (g && g->rc >= 0 && g->release)
         g->release(g->obj);
 }
 
 void cor_scope_end(cor_scope *s)
 {
-    if (!s->exit)
+    if (!s || !s->exit)
         return;
     struct cor_task *t = cor__tls_loop ? cor__tls_loop->cur : NULL;
     if (t)

@@ -14,7 +14,8 @@ struct waitq_node {
     struct cor__list link;
     struct cor__wait park;
     struct cor_task *t;
-    void *item; /* a value handed over with the wake-up (queues) */
+    void *item;   /* a value handed over with the wake-up (queues) */
+    uint64_t seq; /* the item's put order (queues) */
 };
 
 static inline void waitq_cancel(struct cor__wait *w, int reason)
@@ -58,13 +59,25 @@ static inline bool waitq_wake_one(struct cor__list *q, int rc)
     return true;
 }
 
-/* The calling task, or NULL (and *rc = -EXDEV) when it is not on home. */
+/* The calling task, or NULL and *rc = -EXDEV when the caller is not on
+ * home (checked first: a plain thread gets -EXDEV, not a panic). */
 static inline struct cor_task *waitq_self(const char *call,
                                           struct cor_loop *home, int *rc)
 {
-    struct cor_task *t = cor__need_task(call);
-    *rc = t->fut.loop == home ? 0 : -EXDEV;
-    return *rc ? NULL : t;
+    *rc = cor__check_home(home);
+    return *rc ? NULL : cor__need_task(call);
+}
+
+/*
+ * Called when waitq_park returned 0: the interrupt (-ECANCELED, -ETIMEDOUT)
+ * that reached the task after it was woken and before it ran, else 0.
+ * Such a waiter was handed something (a lock, a unit, an item, a
+ * notification) that it passes on to the next waiter before returning the
+ * interrupt, as asyncio's waiters do.
+ */
+static inline int waitq_late_interrupt(struct cor_task *t)
+{
+    return cor__pending_interrupt(t);
 }
 
 #endif

@@ -4,6 +4,8 @@
  * pointers that tasks on any loop and plain threads may send to and receive
  * from.  Items come out in the order they went in; none is lost or
  * delivered twice, also when a waiting sender or receiver is cancelled.
+ * Thread-safe: no home loop.  A NULL channel or item pointer is -EINVAL
+ * (cor_chan_close and cor_chan_destroy do nothing, cor_chan_len is 0).
  */
 #ifndef CORING_CHANNEL_H
 #define CORING_CHANNEL_H
@@ -43,8 +45,12 @@ COR_API int cor_chan_send(cor_chan *ch, void *item);
 /*
  * cor_chan_recv - take the oldest item, waiting while the channel is empty.
  * Returns 0 and *item; -EPIPE once the channel is closed and empty;
- * -ECANCELED / -ETIMEDOUT as cor_chan_send (an item handed over before the
- * interrupt is returned with 0).  Suspends.  Thread: as cor_chan_send.
+ * -ECANCELED / -ETIMEDOUT if the task was interrupted (nothing taken).  A
+ * task handed an item but interrupted before it ran gives the item back -
+ * to the next receiver, or into the channel before every item sent after
+ * it - and returns the interrupt (as asyncio's Queue.get); only if memory
+ * runs out for that does it return 0 and the item.  Suspends.
+ * Thread: as cor_chan_send.
  */
 COR_API int cor_chan_recv(cor_chan *ch, void **item);
 

@@ -4,8 +4,10 @@
  * priority order, an optional maxsize, waiting and non-waiting put and get,
  * task_done and join.  Items are pointers; the queue never owns them.
  * Blocked getters and putters are served in the order they started waiting.
- * Loop-local: calls from another loop return -EXDEV (see cor_xqueue for a
- * queue shared by loops).
+ * Loop-local: every call from any other thread returns -EXDEV and changes
+ * nothing (the queries answer 0 / false there); see cor_xqueue for a queue
+ * shared by loops.  A NULL queue or item pointer is -EINVAL (0 / false for
+ * the queries).
  */
 #ifndef CORING_QUEUE_H
 #define CORING_QUEUE_H
@@ -44,24 +46,29 @@ COR_API void cor_queue_destroy(cor_queue *q);
  * cor_queue_put - add item, waiting while the queue is full.  A getter that
  * is waiting gets the item handed over (it runs later; put does not switch
  * to it).  Returns 0, -ECANCELED, -ETIMEDOUT, -EXDEV (the item was then not
- * added).  Suspends only when full.  Thread: a task on q's loop.
+ * added).  A blocked put whose item went in returns 0 even if the task was
+ * cancelled before it ran (the cancellation stays pending).  Suspends only
+ * when full.  Thread: a task on q's loop.
  */
 COR_API int cor_queue_put(cor_queue *q, void *item);
-/* Without waiting: 0 or -EAGAIN when full.  Thread: q's loop. */
+/* Without waiting: 0 or -EAGAIN when full, -EXDEV.  Thread: q's loop. */
 COR_API int cor_queue_put_nowait(cor_queue *q, void *item);
 
 /*
  * cor_queue_get - take the next item, waiting while the queue is empty.
  * Returns 0 and *item, -ECANCELED, -ETIMEDOUT, -EXDEV (nothing was taken).
- * Suspends only when empty.  Thread: a task on q's loop.
+ * A getter handed an item but cancelled (or timed out) before it ran gives
+ * the item back - to the next getter, or into the queue where its put order
+ * places it - and returns the interrupt, so no item is lost to a
+ * cancellation.  Suspends only when empty.  Thread: a task on q's loop.
  */
 COR_API int cor_queue_get(cor_queue *q, void **item);
-/* Without waiting: 0 and *item, or -EAGAIN when empty. */
+/* Without waiting: 0 and *item, or -EAGAIN when empty, -EXDEV. */
 COR_API int cor_queue_get_nowait(cor_queue *q, void **item);
 
 /*
  * cor_queue_task_done - one item taken earlier is processed.  Returns 0, or
- * COR_EINVALSTATE when called more times than items were put.
+ * COR_EINVALSTATE when called more times than items were put, -EXDEV.
  */
 COR_API int cor_queue_task_done(cor_queue *q);
 /*
