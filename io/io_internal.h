@@ -80,12 +80,13 @@ void cor__stream_serve(int fd, cor_stream_fn *fn, void *arg);
 void cor__writer_own_fd(cor_writer *w);
 
 /*
- * The calling task, which must run on home, the loop an io object (a
- * stream, a process) belongs to; anything else stops the program with a
- * message naming call and what.
+ * The calling task when it runs on home, the loop an io object (a stream,
+ * a process) belongs to; NULL from any other thread (cor__check_home: the
+ * call then returns -EXDEV, or does nothing, and changes nothing).  Off a
+ * task on home it stops the program with a message naming call.
  */
 struct cor_task *cor__io_home_task(const struct cor_loop *home,
-                                   const char *call, const char *what);
+                                   const char *call);
 
 /* Ignore SIGPIPE once per process if it is at its default disposition. */
 void cor__io_sigpipe_once(void);

@@ -26,12 +26,11 @@ struct io_uring_sqe *cor__io_begin(struct cor__op *op, const char *call,
 }
 
 struct cor_task *cor__io_home_task(const struct cor_loop *home,
-                                   const char *call, const char *what)
+                                   const char *call)
 {
-    struct cor_task *t = cor__need_task(call);
-    if (t->fut.loop != home)
-        cor__panic("%s: the %s belongs to another loop", call, what);
-    return t;
+    if (cor__check_home(home))
+        return NULL;
+    return cor__need_task(call);
 }
 
 int cor__io_wait_now(struct cor__op *op, struct io_uring_sqe *sqe)

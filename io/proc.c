@@ -219,7 +219,8 @@ int cor_proc_wait(cor_proc *p, int *returncode)
 {
     if (!p)
         return -EINVAL;
-    cor__io_home_task(p->loop, "cor_proc_wait", "process");
+    if (!cor__io_home_task(p->loop, "cor_proc_wait"))
+        return -EXDEV;
     int reaped;
     while ((reaped = try_reap(p)) == 0) {
         /* The pidfd reads ready once the child has exited. */
@@ -287,7 +288,8 @@ int cor_proc_communicate(cor_proc *p, const void *in, size_t len, char **out,
 {
     if (!p || (!in && len))
         return -EINVAL;
-    cor__io_home_task(p->loop, "cor_proc_communicate", "process");
+    if (!cor__io_home_task(p->loop, "cor_proc_communicate"))
+        return -EXDEV;
     struct drain d[2] = {{.r = p->out}, {.r = p->err}};
     cor_task *t[2] = {NULL, NULL};
     int rc = 0;
@@ -344,6 +346,7 @@ void cor_proc_free(cor_proc *p)
 {
     if (!p)
         return;
-    cor__io_home_task(p->loop, "cor_proc_free", "process");
+    if (!cor__io_home_task(p->loop, "cor_proc_free"))
+        return;
     proc_release(p);
 }

@@ -255,8 +255,9 @@ ssize_t cor_recv_stream_read(cor_recv_stream *s, void *buf, size_t len)
 {
     if (!s || (!buf && len))
         return -EINVAL;
-    struct cor_task *t =
-        cor__io_home_task(s->loop, "cor_recv_stream_read", "stream");
+    struct cor_task *t = cor__io_home_task(s->loop, "cor_recv_stream_read");
+    if (!t)
+        return -EXDEV;
     if (!s->ring)
         return cor_recv(s->fd, buf, len, 0);
     for (;;) {
@@ -301,8 +302,9 @@ int cor_recv_stream_close(cor_recv_stream *s)
 {
     if (!s)
         return -EINVAL;
-    struct cor_task *t =
-        cor__io_home_task(s->loop, "cor_recv_stream_close", "stream");
+    struct cor_task *t = cor__io_home_task(s->loop, "cor_recv_stream_close");
+    if (!t)
+        return -EXDEV;
     if (s->armed) {
         /* The multishot points at s: cancel it and wait for its final
          * completion before s goes (invariant 3). */

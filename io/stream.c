@@ -163,7 +163,8 @@ ssize_t cor_reader_read(cor_reader *r, void *buf, size_t len)
 {
     if (!r || (!buf && len))
         return -EINVAL;
-    cor__io_home_task(r->loop, "cor_reader_read", "stream");
+    if (!cor__io_home_task(r->loop, "cor_reader_read"))
+        return -EXDEV;
     if (!len)
         return 0;
     if (r->start == r->end) {
@@ -183,7 +184,8 @@ ssize_t cor_reader_read_all(cor_reader *r, char **out)
 {
     if (!r || !out)
         return -EINVAL;
-    cor__io_home_task(r->loop, "cor_reader_read_all", "stream");
+    if (!cor__io_home_task(r->loop, "cor_reader_read_all"))
+        return -EXDEV;
     *out = NULL;
     size_t len = r->end - r->start, cap = len > 4096 ? len * 2 : 8192;
     char *o = malloc(cap + 1);
@@ -232,7 +234,8 @@ int cor_reader_readexactly(cor_reader *r, void *buf, size_t len, size_t *got)
         *got = 0;
     if (!r || (!buf && len))
         return -EINVAL;
-    cor__io_home_task(r->loop, "cor_reader_readexactly", "stream");
+    if (!cor__io_home_task(r->loop, "cor_reader_readexactly"))
+        return -EXDEV;
     char *p = buf;
     size_t done = take(r, p, len);
     int rc = 0;
@@ -304,7 +307,8 @@ ssize_t cor_reader_readuntil(cor_reader *r, const void *sep, size_t seplen,
 {
     if (!r || !sep || !seplen || (!buf && cap))
         return -EINVAL;
-    cor__io_home_task(r->loop, "cor_reader_readuntil", "stream");
+    if (!cor__io_home_task(r->loop, "cor_reader_readuntil"))
+        return -EXDEV;
     return until(r, sep, seplen, buf, cap, false);
 }
 
@@ -312,7 +316,8 @@ ssize_t cor_reader_readline(cor_reader *r, char *buf, size_t cap)
 {
     if (!r || (!buf && cap))
         return -EINVAL;
-    cor__io_home_task(r->loop, "cor_reader_readline", "stream");
+    if (!cor__io_home_task(r->loop, "cor_reader_readline"))
+        return -EXDEV;
     return until(r, "\n", 1, buf, cap, true);
 }
 
@@ -325,7 +330,8 @@ void cor_reader_free(cor_reader *r)
 {
     if (!r)
         return;
-    cor__io_home_task(r->loop, "cor_reader_free", "stream");
+    if (!cor__io_home_task(r->loop, "cor_reader_free"))
+        return;
     if (r->rs)
         cor_recv_stream_close(r->rs);
     free(r->buf);
@@ -490,7 +496,8 @@ int cor_writer_write(cor_writer *w, const void *buf, size_t len)
 {
     if (!w || (!buf && len))
         return -EINVAL;
-    cor__io_home_task(w->loop, "cor_writer_write", "stream");
+    if (!cor__io_home_task(w->loop, "cor_writer_write"))
+        return -EXDEV;
     if (w->err)
         return w->err;
     if (w->closing)
@@ -522,7 +529,8 @@ int cor_writer_drain(cor_writer *w)
 {
     if (!w)
         return -EINVAL;
-    cor__io_home_task(w->loop, "cor_writer_drain", "stream");
+    if (!cor__io_home_task(w->loop, "cor_writer_drain"))
+        return -EXDEV;
     while (w->paused && !w->err) {
         int rc = cor_event_wait(w->ev);
         if (rc < 0)
@@ -535,7 +543,8 @@ void cor_writer_close(cor_writer *w)
 {
     if (!w || w->closing)
         return;
-    cor__io_home_task(w->loop, "cor_writer_close", "stream");
+    if (!cor__io_home_task(w->loop, "cor_writer_close"))
+        return;
     w->closing = true;
     kick(w);
 }
@@ -549,7 +558,8 @@ int cor_writer_wait_closed(cor_writer *w)
 {
     if (!w)
         return -EINVAL;
-    cor__io_home_task(w->loop, "cor_writer_wait_closed", "stream");
+    if (!cor__io_home_task(w->loop, "cor_writer_wait_closed"))
+        return -EXDEV;
     while (!w->closed) {
         int rc = cor_event_wait(w->ev);
         if (rc < 0)
@@ -562,7 +572,8 @@ void cor_writer_free(cor_writer *w)
 {
     if (!w)
         return;
-    cor__io_home_task(w->loop, "cor_writer_free", "stream");
+    if (!cor__io_home_task(w->loop, "cor_writer_free"))
+        return;
     if (w->busy) {
         /* Abort: the op points into w, so wait for its last completion. */
         w->aborting = true;

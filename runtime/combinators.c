@@ -92,21 +92,6 @@ static int check_set(struct cor_loop *l, cor_future *const *fs, size_t n)
     return 0;
 }
 
-/* Seconds to an absolute deadline; INT64_MAX for none. */
-static int deadline_of(double timeout, int64_t *out)
-{
-    if (timeout != timeout)
-        return -EINVAL;
-    if (timeout < 0 || timeout >= 9.2e9) {
-        *out = INT64_MAX;
-        return 0;
-    }
-    int64_t now = cor_now_ns();
-    double ns = ceil(timeout * 1e9);
-    *out = ns >= (double)(INT64_MAX - now) ? INT64_MAX : now + (int64_t)ns;
-    return 0;
-}
-
 /*
  * Park the caller until mode's condition holds over fs[] (or all finished),
  * or the absolute deadline passes.  Returns 0 when the condition holds, 1 on
@@ -348,7 +333,7 @@ int cor_wait(cor_future *const *fs, size_t n, int when, double timeout,
     if (when < 0 || when > COR_FIRST_EXCEPTION)
         return -EINVAL;
     int64_t deadline;
-    rc = deadline_of(timeout, &deadline);
+    rc = cor__deadline_of(timeout, &deadline);
     if (rc < 0)
         return rc;
     rc = wait_set(self, fs, n, modes[when], deadline);
@@ -386,7 +371,7 @@ int cor_wait_for(cor_future *f, double timeout, void **result)
     if (&self->fut == f)
         return -EDEADLK;
     int64_t deadline;
-    int rc = deadline_of(timeout, &deadline);
+    int rc = cor__deadline_of(timeout, &deadline);
     if (rc < 0)
         return rc;
     rc = wait_set(self, &f, 1, SET_ALL, deadline);
@@ -472,6 +457,7 @@ struct cor_as_completed {
     struct cor__wait park;
     struct cor__timer tm;
     int64_t deadline;
+    struct cor_loop *loop;  /* home */
 };
 
 static void ac_node_wake(struct cor__waiter *w, struct cor_future *f)
@@ -515,7 +501,7 @@ int cor_as_completed_create(cor_as_completed **out, cor_future *const *fs,
     if (rc < 0)
         return rc;
     int64_t deadline;
-    rc = deadline_of(timeout, &deadline);
+    rc = cor__deadline_of(timeout, &deadline);
     if (rc < 0)
         return rc;
     cor_as_completed *ac = calloc(1, sizeof *ac);
@@ -530,6 +516,7 @@ int cor_as_completed_create(cor_as_completed **out, cor_future *const *fs,
         return -ENOMEM;
     }
     ac->n = n;
+    ac->loop = cor__tls_loop;
     ac->deadline = deadline;
     ac->park.cancel = ac_cancel;
     ac->tm.idx = SIZE_MAX;
@@ -554,6 +541,8 @@ int cor_as_completed_next(cor_as_completed *ac, cor_future **f)
     struct cor_task *self = cor__need_task("cor_as_completed_next");
     if (!ac || !f)
         return -EINVAL;
+    if (self->fut.loop != ac->loop)
+        return -EXDEV;
     if (ac->given == ac->n)
         return 0;
     if (ac->rhead == ac->nready) {
@@ -587,7 +576,7 @@ int cor_as_completed_next(cor_as_completed *ac, cor_future **f)
 
 void cor_as_completed_destroy(cor_as_completed *ac)
 {
-    if (!ac)
+    if (!ac || cor__check_home(ac->loop))
         return;
     for (size_t i = 0; i < ac->n; i++) {
         cor__list_del(&ac->nodes[i].w.link);

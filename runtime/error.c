@@ -6,6 +6,7 @@
  */
 #include "internal.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -75,6 +76,11 @@ cor_error *cor_error_create(int code, const char *fmt, ...)
 cor_error *cor_error_group(int code, const char *msg,
                            const cor_error *const *children, size_t n)
 {
+    if (n && !children)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!children[i])
+            return NULL;
     char *m = msg ? strdup(msg) : NULL;
     cor_error *e = error_new(code, m);
     if (!e)
@@ -169,12 +175,15 @@ const char *cor_strerror(int code)
 
 static const char *code_name(int code)
 {
-    const char *n = strerrorname_np(code < 0 ? -code : code);
+    const char *n =
+        code == INT_MIN ? NULL : strerrorname_np(code < 0 ? -code : code);
     return n ? n : "E?";
 }
 
 int cor_error_format(const cor_error *e, char *buf, size_t len)
 {
+    if (!buf && len)
+        return -EINVAL;
     if (!e)
         return snprintf(buf, len, "no error");
     int n = snprintf(buf, len, "%s('%s')", code_name(e->code), e->message);
@@ -213,6 +222,8 @@ void cor_set_log(cor_log_fn *fn, void *ud)
 void cor_log(const char *fmt, ...)
 {
     char buf[1024];
+    if (!fmt)
+        return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);

@@ -29,6 +29,8 @@ void cor__future_init(struct cor_future *f, struct cor_loop *l, bool task)
 int cor_future_create(cor_future **out)
 {
     struct cor_loop *l = cor__tls_loop;
+    if (!out)
+        return -EINVAL;
     if (!l)
         return -EPERM;
     cor_future *f = malloc(sizeof *f);
@@ -41,6 +43,8 @@ int cor_future_create(cor_future **out)
 
 cor_future *cor_future_ref(cor_future *f)
 {
+    if (!f)
+        return NULL;
     atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
     return f;
 }
@@ -169,6 +173,8 @@ static void publish(cor_future *f, int state)
 
 int cor_future_set_result(cor_future *f, void *result)
 {
+    if (!f)
+        return -EINVAL;
     if (f->is_task || !claim(f))
         return COR_EINVALSTATE;
     f->result = result;
@@ -178,7 +184,9 @@ int cor_future_set_result(cor_future *f, void *result)
 
 int cor_future_set_error_obj(cor_future *f, const cor_error *e)
 {
-    if (f->is_task || !e || !claim(f))
+    if (!f || !e)
+        return -EINVAL;
+    if (f->is_task || !claim(f))
         return COR_EINVALSTATE;
     f->err = cor_error_ref(e);
     publish(f, e->code == -ECANCELED ? COR__CANCELLED : COR__FAILED);
@@ -187,6 +195,8 @@ int cor_future_set_error_obj(cor_future *f, const cor_error *e)
 
 int cor_future_set_error(cor_future *f, int code, const char *fmt, ...)
 {
+    if (!f)
+        return -EINVAL;
     va_list ap;
     va_start(ap, fmt);
     cor_error *e = cor__error_vnew(code, fmt, ap);
@@ -200,6 +210,8 @@ int cor_future_set_error(cor_future *f, int code, const char *fmt, ...)
 
 bool cor_future_cancel(cor_future *f)
 {
+    if (!f)
+        return false;
     if (f->is_task)
         return cor_task_cancel((cor_task *)f);
     if (!claim(f))
@@ -252,6 +264,8 @@ static void fwait_cancel(struct cor__wait *p, int reason)
 int cor_future_await(cor_future *f, void **result)
 {
     struct cor_task *self = cor__need_task("cor_future_await");
+    if (!f)
+        return -EINVAL;
     if (&self->fut == f)
         return -EDEADLK;
     if (!cor__future_finished(f)) {
@@ -283,16 +297,18 @@ finished:;
 
 bool cor_future_done(const cor_future *f)
 {
-    return cor__future_finished(f);
+    return f && cor__future_finished(f);
 }
 
 bool cor_future_cancelled(const cor_future *f)
 {
-    return atomic_load(&f->state) == COR__CANCELLED;
+    return f && atomic_load(&f->state) == COR__CANCELLED;
 }
 
 int cor_future_result(cor_future *f, void **result)
 {
+    if (!f)
+        return -EINVAL;
     int st = cor__future_status(f);
     if (st == 0 && result)
         *result = f->result;
@@ -303,6 +319,8 @@ int cor_future_result(cor_future *f, void **result)
 
 int cor_future_error(cor_future *f, const cor_error **err)
 {
+    if (!f || !err)
+        return -EINVAL;
     int st = cor__future_status(f);
     *err = NULL;
     if (st == COR_EINVALSTATE || st == -ECANCELED)
@@ -341,6 +359,11 @@ static void cb_wake(struct cor__waiter *w, cor_future *f)
 
 int cor_future_on_done(cor_future *f, cor_future_cb *cb, void *ud)
 {
+    if (!f || !cb)
+        return -EINVAL;
+    int rc = cor__check_home(f->loop);
+    if (rc)
+        return rc;
     struct cbnode *n = malloc(sizeof *n);
     if (!n)
         return -ENOMEM;
@@ -360,7 +383,11 @@ int cor_future_on_done(cor_future *f, cor_future_cb *cb, void *ud)
 int cor__future_off_done_match(cor_future *f, cor_future_cb *cb,
                                bool (*match)(void *ud, void *key), void *key)
 {
-    int removed = 0;
+    if (!f)
+        return -EINVAL;
+    int removed = cor__check_home(f->loop);
+    if (removed)
+        return removed;
     struct cor__list *p = f->waiters.next;
     while (p != &f->waiters) {
         struct cor__list *next = p->next;

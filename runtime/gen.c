@@ -198,7 +198,7 @@ int cor_gen_close(cor_gen *g)
 
 void cor_gen_destroy(cor_gen *g)
 {
-    if (!g)
+    if (!g || cor__check_home(g->loop))
         return;
     if (g->state == GEN_RUNNING)
         cor__panic("cor_gen_destroy: the generator is running");

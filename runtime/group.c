@@ -173,12 +173,12 @@ int cor_group_join(cor_group *g, const cor_error **err)
 
 size_t cor_group_size(const cor_group *g)
 {
-    return g ? g->n : 0;
+    return g && !cor__check_home(g->loop) ? g->n : 0;
 }
 
 void cor_group_destroy(cor_group *g)
 {
-    if (!g)
+    if (!g || cor__check_home(g->loop))
         return;
     cancel_all(g);
     for (size_t i = 0; i < g->n; i++) {

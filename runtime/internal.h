@@ -446,6 +446,12 @@ extern _Atomic uint64_t cor__task_counter;
 
 void cor__task_record_free(struct cor_task *t);
 int cor__task_set_deadline(struct cor_task *t, int64_t deadline);
+/*
+ * A timeout in seconds as an absolute deadline: INT64_MAX for
+ * COR_NO_TIMEOUT (or >= 9.2e9 s), now for any other value <= 0 (a
+ * computed remaining time that went negative has passed).  -EINVAL for NaN.
+ */
+int cor__deadline_of(double seconds, int64_t *out);
 int cor__future_off_done_match(cor_future *f, cor_future_cb *cb,
                                bool (*match)(void *ud, void *key), void *key);
 int cor__task_spawn(struct cor_loop *l, struct cor_task **out, cor_fn *fn,

@@ -639,6 +639,8 @@ int cor_call_soon(void (*fn)(void *arg), void *arg)
 int cor_loop_stats_get(cor_loop_stats *st)
 {
     struct cor_loop *l = cor__tls_loop;
+    if (!st)
+        return -EINVAL;
     if (!l)
         return -EPERM;
     *st = l->stats;

@@ -188,10 +188,10 @@ int cor_cond_create(cor_cond **out, cor_lock *lock)
 {
     if (!out)
         return -EINVAL;
-    if (!cor__tls_loop)
-        return -EPERM;
     if (lock && lock->loop != cor__tls_loop)
         return -EXDEV;
+    if (!cor__tls_loop)
+        return -EPERM;
     struct cor_cond *c = malloc(sizeof *c);
     if (!c)
         return -ENOMEM;

@@ -239,6 +239,8 @@ int cor_spawn_ex(cor_task **out, cor_fn *fn, void *arg,
                  const cor_spawn_opts *opts)
 {
     struct cor_loop *l = cor__tls_loop;
+    if (!out || !fn)
+        return -EINVAL;
     if (!l)
         return -EPERM;
     if (opts && opts->loop != 0 && opts->loop - 1 != l->index)
@@ -313,7 +315,7 @@ static void xcancel_run(struct cor_loop *l, struct cor__msg *m)
 
 bool cor_task_cancel(cor_task *t)
 {
-    if (cor__future_finished(&t->fut))
+    if (!t || cor__future_finished(&t->fut))
         return false;
     if (cor__tls_loop != t->fut.loop) {
         /* Another thread: deliver it on the home loop. */
@@ -483,54 +485,62 @@ void *cor_fail_error(const cor_error *e)
     return NULL;
 }
 
+/* A task is its future (the first member): NULL stays NULL. */
+static cor_future *fut_of(cor_task *t)
+{
+    return (cor_future *)t;
+}
+
 int cor_await(cor_task *t, void **result)
 {
-    return cor_future_await(&t->fut, result);
+    cor__need_task("cor_await");
+    return cor_future_await(fut_of(t), result);
 }
 
 bool cor_task_done(const cor_task *t)
 {
-    return cor__future_finished(&t->fut);
+    return t && cor__future_finished(&t->fut);
 }
 
 bool cor_task_cancelled(const cor_task *t)
 {
-    return cor_future_cancelled(&t->fut);
+    return t && cor_future_cancelled(&t->fut);
 }
 
 bool cor_task_cancelling(const cor_task *t)
 {
-    return t->cancel_req && !cor__future_finished(&t->fut);
+    return t && t->cancel_req && !cor__future_finished(&t->fut);
 }
 
 int cor_task_result(cor_task *t, void **result)
 {
-    return cor_future_result(&t->fut, result);
+    return cor_future_result(fut_of(t), result);
 }
 
 int cor_task_error(cor_task *t, const cor_error **err)
 {
-    return cor_future_error(&t->fut, err);
+    return cor_future_error(fut_of(t), err);
 }
 
 const char *cor_task_name(const cor_task *t)
 {
-    return t->name;
+    return t ? t->name : NULL;
 }
 
 void cor_task_set_name(cor_task *t, const char *name)
 {
-    snprintf(t->name, sizeof t->name, "%s", name ? name : "");
+    if (t)
+        snprintf(t->name, sizeof t->name, "%s", name ? name : "");
 }
 
 cor_fn *cor_task_fn(const cor_task *t)
 {
-    return t->fn;
+    return t ? t->fn : NULL;
 }
 
 cor_future *cor_task_future(cor_task *t)
 {
-    return &t->fut;
+    return fut_of(t);
 }
 
 cor_task *cor_future_task(cor_future *f)
@@ -540,7 +550,7 @@ cor_task *cor_future_task(cor_future *f)
 
 cor_task *cor_task_ref(cor_task *t)
 {
-    cor_future_ref(&t->fut);
+    cor_future_ref(fut_of(t));
     return t;
 }
 
@@ -553,6 +563,8 @@ void cor_task_release(cor_task *t)
 int cor_task_describe(const cor_task *t, char *buf, size_t len)
 {
     char e[256];
+    if (!t || (!buf && len))
+        return -EINVAL;
     switch (atomic_load(&t->fut.state)) {
     case COR__RESULT:
         return snprintf(buf, len, "<Task finished name='%s' result=%p>",
@@ -584,12 +596,17 @@ static void task_cb_tramp(cor_future *f, void *ud)
 
 int cor_task_on_done(cor_task *t, cor_task_cb *cb, void *ud)
 {
+    if (!t || !cb)
+        return -EINVAL;
+    int rc = cor__check_home(t->fut.loop);
+    if (rc)
+        return rc;
     struct task_cb *c = malloc(sizeof *c);
     if (!c)
         return -ENOMEM;
     c->cb = cb;
     c->ud = ud;
-    int rc = cor_future_on_done(&t->fut, task_cb_tramp, c);
+    rc = cor_future_on_done(&t->fut, task_cb_tramp, c);
     if (rc < 0)
         free(c);
     return rc;
@@ -607,7 +624,7 @@ static bool task_cb_match(void *ud, void *key)
 int cor_task_off_done(cor_task *t, cor_task_cb *cb, void *ud)
 {
     struct task_cb key = {cb, ud};
-    return cor__future_off_done_match(&t->fut, task_cb_tramp, task_cb_match,
+    return cor__future_off_done_match(fut_of(t), task_cb_tramp, task_cb_match,
                                       &key);
 }
 
@@ -624,7 +641,7 @@ size_t cor_all_tasks(cor_task **buf, size_t cap)
     if (!l)
         return 0;
     for (struct cor__list *p = l->tasks.next; p != &l->tasks; p = p->next) {
-        if (n < cap)
+        if (buf && n < cap)
             buf[n] = cor__container_of(p, struct cor_task, link);
         n++;
     }

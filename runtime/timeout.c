@@ -25,21 +25,35 @@ int cor_timeout_begin_at(cor_timeout_scope *s, int64_t deadline_ns)
     return rc;
 }
 
-int cor_timeout_begin(cor_timeout_scope *s, double seconds)
+int cor__deadline_of(double seconds, int64_t *out)
 {
     if (seconds != seconds)
         return -EINVAL;
-    if (seconds < 0 || seconds >= 9.2e9)
-        return cor_timeout_begin_at(s, INT64_MAX);
     int64_t now = cor_now_ns();
-    double ns = ceil(seconds * 1e9);
-    int64_t d = ns >= (double)(INT64_MAX - now) ? INT64_MAX : now + (int64_t)ns;
-    return cor_timeout_begin_at(s, d);
+    if (seconds == COR_NO_TIMEOUT || seconds >= 9.2e9)
+        *out = INT64_MAX;
+    else if (seconds <= 0)
+        *out = now; /* e.g. a remaining time that went negative: now */
+    else {
+        double ns = ceil(seconds * 1e9);
+        *out = ns >= (double)(INT64_MAX - now) ? INT64_MAX
+                                               : now + (int64_t)ns;
+    }
+    return 0;
+}
+
+int cor_timeout_begin(cor_timeout_scope *s, double seconds)
+{
+    int64_t d;
+    int rc = cor__deadline_of(seconds, &d);
+    return rc < 0 ? rc : cor_timeout_begin_at(s, d);
 }
 
 int cor_timeout_end(cor_timeout_scope *s)
 {
     struct cor_task *t = cor__need_task("cor_timeout_end");
+    if (!s)
+        return -EINVAL;
     /* Ours only if this scope installed the deadline in force. */
     bool mine = s->deadline < s->outer && !s->outer_expired;
     if (!mine)

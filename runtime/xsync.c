@@ -49,24 +49,32 @@ void cor_xsem_destroy(cor_xsem *s)
 
 int cor_xsem_acquire(cor_xsem *s)
 {
+    if (!s)
+        return -EINVAL;
     void *tok;
     return cor_chan_recv(s->ch, &tok);
 }
 
 int cor_xsem_try_acquire(cor_xsem *s)
 {
+    if (!s)
+        return -EINVAL;
     void *tok;
     return cor_chan_try_recv(s->ch, &tok);
 }
 
 int cor_xsem_release(cor_xsem *s)
 {
+    if (!s)
+        return -EINVAL;
     int rc = cor_chan_try_send(s->ch, TOKEN);
     return rc == -EAGAIN ? -EOVERFLOW : rc;
 }
 
 int cor_xsem_value(cor_xsem *s)
 {
+    if (!s)
+        return -EINVAL;
     return (int)cor_chan_len(s->ch);
 }
 
@@ -127,6 +135,8 @@ void cor_xevent_destroy(cor_xevent *e)
 
 void cor_xevent_set(cor_xevent *e)
 {
+    if (!e)
+        return;
     pthread_mutex_lock(&e->mu);
     if (!e->set) {
         e->set = true;
@@ -137,6 +147,8 @@ void cor_xevent_set(cor_xevent *e)
 
 int cor_xevent_clear(cor_xevent *e)
 {
+    if (!e)
+        return -EINVAL;
     int rc = 0;
     pthread_mutex_lock(&e->mu);
     if (e->set) {
@@ -158,6 +170,8 @@ int cor_xevent_clear(cor_xevent *e)
 
 bool cor_xevent_is_set(cor_xevent *e)
 {
+    if (!e)
+        return false;
     pthread_mutex_lock(&e->mu);
     bool set = e->set;
     pthread_mutex_unlock(&e->mu);
@@ -166,6 +180,8 @@ bool cor_xevent_is_set(cor_xevent *e)
 
 int cor_xevent_wait(cor_xevent *e)
 {
+    if (!e)
+        return -EINVAL;
     pthread_mutex_lock(&e->mu);
     if (e->set) {
         pthread_mutex_unlock(&e->mu);
@@ -245,26 +261,36 @@ static int counted_put(cor_xqueue *q, void *item, bool wait)
 
 int cor_xqueue_put(cor_xqueue *q, void *item)
 {
+    if (!q)
+        return -EINVAL;
     return counted_put(q, item, true);
 }
 
 int cor_xqueue_put_nowait(cor_xqueue *q, void *item)
 {
+    if (!q)
+        return -EINVAL;
     return counted_put(q, item, false);
 }
 
 int cor_xqueue_get(cor_xqueue *q, void **item)
 {
+    if (!q || !item)
+        return -EINVAL;
     return cor_chan_recv(q->ch, item);
 }
 
 int cor_xqueue_get_nowait(cor_xqueue *q, void **item)
 {
+    if (!q || !item)
+        return -EINVAL;
     return cor_chan_try_recv(q->ch, item);
 }
 
 int cor_xqueue_task_done(cor_xqueue *q)
 {
+    if (!q)
+        return -EINVAL;
     int rc = 0;
     pthread_mutex_lock(&q->mu);
     if (q->unfinished == 0)
@@ -277,10 +303,14 @@ int cor_xqueue_task_done(cor_xqueue *q)
 
 int cor_xqueue_join(cor_xqueue *q)
 {
+    if (!q)
+        return -EINVAL;
     return cor_xevent_wait(q->all_done);
 }
 
 size_t cor_xqueue_size(cor_xqueue *q)
 {
+    if (!q)
+        return 0;
     return cor_chan_len(q->ch);
 }

@@ -438,8 +438,10 @@ static void xsem_unit_put_back_across_loops(void **state)
     cor_xevent_destroy(parked);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1) /* one test by name (a glob) */
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(lock_passed_on, h_setup),
         cmocka_unit_test_setup(sem_unit_passed_on, h_setup),

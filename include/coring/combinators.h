@@ -16,7 +16,9 @@
 extern "C" {
 #endif
 
-/* A timeout argument meaning "no limit". */
+/* A timeout argument meaning "no limit".  Any other timeout <= 0 (-0.5,
+ * -INFINITY, a remaining time computed past its end) means "now": the
+ * deadline has passed.  NaN is -EINVAL. */
 #define COR_NO_TIMEOUT (-1.0)
 
 /* cor_gather flag: keep going after a failure, like return_exceptions=True. */

@@ -6,6 +6,18 @@
  * Conventions: calls return int (or ssize_t), >= 0 on success and a negative
  * errno on failure; errno is never touched.  -ECANCELED means "cancelled",
  * -ETIMEDOUT "a deadline passed".
+ *
+ * Bad arguments: a NULL object, out pointer or callback is -EINVAL from a
+ * call that returns int (or ssize_t); a call that returns a pointer returns
+ * NULL, a query false or 0; destroying, freeing, releasing or closing NULL
+ * does nothing.  A declaration says so where a NULL means something else
+ * (an optional out pointer, default options).  Misuse no return code can
+ * carry (a suspending call off a task, ...) stops the process with a
+ * message naming the call.
+ *
+ * Loop-local objects (sync.h, queue.h, gen.h, task groups, streams,
+ * processes) answer -EXDEV to a call from any other thread and change
+ * nothing (queries answer false or 0, void calls do nothing).
  */
 #ifndef CORING_COMMON_H
 #define CORING_COMMON_H
@@ -57,7 +69,8 @@ typedef struct cor_error {
 } cor_error;
 
 /*
- * cor_error_create - make a new error object with one reference.
+ * cor_error_create - make a new error object with one reference (fmt NULL:
+ * an empty message; code 0 is -EIO, a positive code is negated).
  * Returns NULL only when memory is exhausted.  Thread: any.
  */
 COR_API cor_error *cor_error_create(int code, const char *fmt, ...)
@@ -65,7 +78,8 @@ COR_API cor_error *cor_error_create(int code, const char *fmt, ...)
 
 /*
  * cor_error_group - a group error (code -code) owning a reference to each of
- * the n children.  Returns NULL when memory is exhausted.  Thread: any.
+ * the n children.  Returns NULL when memory is exhausted, or children is
+ * NULL (with n > 0) or holds a NULL.  Thread: any.
  */
 COR_API cor_error *cor_error_group(int code, const char *msg,
                                    const cor_error *const *children, size_t n);
@@ -85,7 +99,8 @@ COR_API const char *cor_strerror(int code);
 
 /*
  * cor_error_format - write "ECODE: message" (and the children of a group)
- * into buf; returns what snprintf returns.  Thread: any.
+ * into buf; returns what snprintf returns ("no error" for e NULL), or
+ * -EINVAL for buf NULL with len > 0.  Thread: any.
  */
 COR_API int cor_error_format(const cor_error *e, char *buf, size_t len);
 

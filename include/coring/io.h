@@ -260,7 +260,8 @@ COR_API int cor_recv_stream_open(cor_recv_stream **out, int fd);
  * Suspends only when nothing has arrived (data already received is
  * returned at once, even in a cancelled task); one reader at a time.
  * Lifetime: buf only during the call.  Thread: a task on the
- * stream's loop (another loop stops the program naming the call).
+ * stream's loop (from any other thread: -EXDEV, as for every loop-local
+ * object).
  */
 COR_API ssize_t cor_recv_stream_read(cor_recv_stream *s, void *buf,
                                      size_t len);
@@ -269,8 +270,9 @@ COR_API ssize_t cor_recv_stream_read(cor_recv_stream *s, void *buf,
  * cor_recv_stream_close - stop receiving and free s: cancels the armed
  * recv and waits for its last completion (shielded: it finishes even when
  * the caller is cancelled), gives unread buffers back (their bytes are
- * dropped).  Does not close the fd.  Returns 0, or -EINVAL for s NULL.
- * Suspends.  Thread: a task on the stream's loop.
+ * dropped).  Does not close the fd.  Returns 0, or -EINVAL for s NULL,
+ * -EXDEV from another thread.  Suspends.  Thread: a task on the stream's
+ * loop.
  */
 COR_API int cor_recv_stream_close(cor_recv_stream *s);
 

@@ -6,7 +6,9 @@
  * buffered streams of coring/stream.h.
  *
  * A process belongs to the loop of the task that started it; its calls are
- * made from tasks of that loop.
+ * made from tasks of that loop.  From any other thread, cor_proc_wait and
+ * cor_proc_communicate return -EXDEV and cor_proc_free does nothing
+ * (signals may be sent from anywhere).
  */
 #ifndef CORING_PROC_H
 #define CORING_PROC_H

@@ -7,7 +7,8 @@
  * whose drain waits while too much is buffered.
  *
  * Both belong to the loop of the task that opened them and are used from
- * tasks of that loop.  Neither closes its fd, except the pair made by
+ * tasks of that loop: from any other thread a call returns -EXDEV (the
+ * void ones, close and free, do nothing) and changes nothing.  Neither closes its fd, except the pair made by
  * cor_open_connection, which owns its socket (closed when both are freed),
  * and a child process's stdin writer (coring/proc.h), which closes its
  * pipe.
