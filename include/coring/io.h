@@ -142,7 +142,8 @@ COR_API int cor_tcp_listen(const char *host, int port,
  * starting with '@' is abstract).  A stale socket file at path (one no
  * socket listens on: a non-blocking connect to it is refused) is replaced;
  * anything else there -- a live socket, a regular file, a directory, a
- * symlink, a FIFO -- is left untouched and the call fails with -EADDRINUSE.
+ * symlink, a FIFO -- is left untouched and the call fails with -EADDRINUSE
+ * (a live listener sees the probe as one connection closed without data).
  * Returns the fd, -EINVAL (path NULL or too long), -EADDRINUSE, or -errno.
  * Never suspends.  Thread: any.
  */
