@@ -20,5 +20,6 @@
 #include "coring/queue.h"
 #include "coring/gen.h"
 #include "coring/xsync.h"
+#include "coring/debug.h"
 
 #endif

@@ -146,7 +146,7 @@ static int wait_on(cor_chan *ch, struct cor__list *q, struct chan_wait *w)
         return rc;
     }
     pthread_mutex_unlock(&ch->mu);
-    rc = cor__park(&w->park);
+    rc = cor__park_on(&w->park, "channel", NULL);
     if (rc)
         return rc; /* taken off the queue before anything happened */
     /* w->rc was written under the mutex before the wake was posted. */

@@ -141,7 +141,8 @@ static int wait_set(struct cor_task *self, cor_future *const *fs, size_t n,
         if (rc < 0)
             goto out;
     }
-    rc = cor__park(&s.park);
+    struct cor__wait_many many = {fs, n};
+    rc = cor__park_on(&s.park, cor__wait_many, &many);
     if (s.tm.idx != SIZE_MAX)
         cor__timer_disarm(&l->timers, &s.tm);
 out:
@@ -562,7 +563,7 @@ int cor_as_completed_next(cor_as_completed *ac, cor_future **f)
                 return rc;
         }
         ac->waiter = self;
-        rc = cor__park(&ac->park);
+        rc = cor__park_on(&ac->park, "as_completed", ac);
         ac->waiter = NULL;
         if (ac->tm.idx != SIZE_MAX)
             cor__timer_disarm(&l->timers, &ac->tm);

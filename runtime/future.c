@@ -18,6 +18,7 @@ void cor__future_init(struct cor_future *f, struct cor_loop *l, bool task)
     atomic_init(&f->refs, 1);
     f->is_task = task;
     f->retrieved = false;
+    f->observed = false;
     f->result = NULL;
     f->err = NULL;
     cor__list_init(&f->waiters);
@@ -224,6 +225,7 @@ bool cor_future_cancel(cor_future *f)
 
 void cor__future_add_waiter(cor_future *f, struct cor__waiter *w)
 {
+    f->observed = true;
     cor__list_push(&f->waiters, &w->link);
 }
 
@@ -282,11 +284,12 @@ int cor_future_await(cor_future *f, void **result)
         if (rc)
             return rc;
         cor__future_add_waiter(f, &fw.w);
-        rc = cor__park(&fw.park);
+        rc = cor__park_on(&fw.park, f->is_task ? "task" : "future", f);
         if (rc)
             return rc;
     }
 finished:;
+    f->observed = true;
     int st = cor__future_status(f);
     if (st == 0 && result)
         *result = f->result;
@@ -309,6 +312,7 @@ int cor_future_result(cor_future *f, void **result)
 {
     if (!f)
         return -EINVAL;
+    f->observed = true;
     int st = cor__future_status(f);
     if (st == 0 && result)
         *result = f->result;
@@ -321,6 +325,7 @@ int cor_future_error(cor_future *f, const cor_error **err)
 {
     if (!f || !err)
         return -EINVAL;
+    f->observed = true;
     int st = cor__future_status(f);
     *err = NULL;
     if (st == COR_EINVALSTATE || st == -ECANCELED)
@@ -364,6 +369,7 @@ int cor_future_on_done(cor_future *f, cor_future_cb *cb, void *ud)
     int rc = cor__check_home(f->loop);
     if (rc)
         return rc;
+    f->observed = true;
     struct cbnode *n = malloc(sizeof *n);
     if (!n)
         return -ENOMEM;

@@ -99,6 +99,7 @@ int cor_group_spawn(cor_group *g, cor_task **out, cor_fn *fn, void *arg)
     struct child *c = malloc(sizeof *c);
     if (!c)
         return -ENOMEM;
+    cor__spawn_site = __builtin_return_address(0);
     int rc = cor__task_spawn(g->loop, &c->t, fn, arg, NULL);
     if (rc < 0) {
         free(c);
@@ -141,7 +142,7 @@ int cor_group_join(cor_group *g, const cor_error **err)
     g->park.cancel = join_cancel;
     while (g->running) {
         g->joiner = self;
-        int rc = cor__park(&g->park);
+        int rc = cor__park_on(&g->park, cor__wait_group, g);
         if (rc && !interrupted) {
             /* Cancelled (or the deadline passed) in join: stop the children
              * and still wait for all of them, shielded. */
@@ -192,4 +193,15 @@ void cor_group_destroy(cor_group *g)
     free(g->kids);
     free(g->errs);
     free(g);
+}
+
+size_t cor__group_children(const void *gp, const cor_future **out,
+                           size_t cap)
+{
+    const struct cor_group *g = gp;
+    size_t k = 0;
+    for (size_t i = 0; i < g->n && k < cap; i++)
+        if (!cor__future_finished(&g->kids[i]->t->fut))
+            out[k++] = &g->kids[i]->t->fut;
+    return k;
 }

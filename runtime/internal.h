@@ -23,6 +23,14 @@
 #define cor__likely(x) __builtin_expect(!!(x), 1)
 #define cor__unlikely(x) __builtin_expect(!!(x), 0)
 
+/* A hot-path counter of cor_loop_stats: a plain per-loop increment, which
+ * -Dloop_stats=false compiles out to measure what the counters cost. */
+#ifdef COR_NO_STATS
+#define COR__STAT(x) ((void)0)
+#else
+#define COR__STAT(x) ((void)(x))
+#endif
+
 /* Stop with a message naming the misuse (a programming error). */
 _Noreturn void cor__panic(const char *fmt, ...) COR_PRINTF(1, 2);
 
@@ -224,6 +232,7 @@ struct cor_future {
     _Atomic int refs;
     bool is_task;
     bool retrieved;          /* the error was looked at */
+    bool observed;           /* awaited, queried or watched (debug mode) */
     int final_state;         /* SETTING: what the home loop will publish */
     void *result;
     const cor_error *err;    /* FAILED (and CANCELLED with a message) */
@@ -281,6 +290,9 @@ struct cor_task {
     void *asan_fake;
     void *tsan_fiber;
     unsigned vg_id;
+    const void *spawn_site;   /* return address of the spawning call */
+    const char *wait_what;    /* while parked: what on (see cor__park_on) */
+    const void *wait_on;      /* ... and the object: a future, a lock, an op */
     char name[48];
 };
 
@@ -290,6 +302,22 @@ struct cor_task {
  * cancellation or an expired deadline is pending and no shield is up.
  */
 int cor__park(struct cor__wait *w);
+/* cor__park, saying what the task waits on for the task dump: `what` a
+ * static string ("sleep", "io", "future", "task", "lock", ...), `on` the
+ * object (for "task" and "future" the cor_future waited on). */
+int cor__park_on(struct cor__wait *w, const char *what, const void *on);
+/* A task parked on several futures at once (gather, wait) parks with
+ * what = cor__wait_many and on = a struct cor__wait_many. */
+extern const char cor__wait_many[];
+struct cor__wait_many {
+    cor_future *const *fs;
+    size_t n;
+};
+/* A task in cor_group_join parks with what = cor__wait_group, on = the
+ * group; cor__group_children lists its children that have not finished. */
+extern const char cor__wait_group[];
+size_t cor__group_children(const void *g, const cor_future **out,
+                           size_t cap);
 /* Make a parked task ready; rc is what cor__park() returns. */
 void cor__wake(struct cor_task *t, int rc);
 /* Whether the calling task would get an error from cor__park right now. */
@@ -367,6 +395,15 @@ struct cor_loop {
     bool futures_cancelled;
     bool recheck;                /* a task ended: check stop() before waiting */
     cor_loop_stats stats;
+    unsigned sqe_seen, cqe_seen; /* the ring's SQ tail and CQ head when
+                                    last folded into stats */
+    /* Watched by the stall detector (debug.c): beat copies
+     * stats.iterations at the start of each iteration (a relaxed store the
+     * watchdog thread reads). */
+    _Atomic uint64_t beat;
+    struct cor__stall_shot *shot; /* preallocated, for the stall signal */
+    int64_t slow_ns;             /* debug mode: report steps longer; 0 off */
+    bool debug;                  /* debug mode (COR_DEBUG=1, run option) */
     void *user[4];               /* per-area slots (COR__SLOT_*);
                                     NULL or a struct cor__loop_slot * */
 };
@@ -440,6 +477,7 @@ struct cor_runtime {
     _Atomic int shutdown; /* main has returned */
     _Atomic int idle;     /* loops whose tasks have all ended */
     _Atomic unsigned next_loop; /* round robin of cor_spawn_next */
+    struct cor__debug *dbg;     /* watchdog thread and dump signal, or NULL */
 };
 
 extern _Atomic uint64_t cor__task_counter;
@@ -478,6 +516,35 @@ int cor__xloop_await(struct cor_future *f, struct cor_task *self);
  * Threads without a ring always use the eventfd.
  */
 extern _Atomic bool cor__wake_msgring;
+/* ---------------------------------------------------- seeing inside ---- */
+
+/* The spawn site that the next cor__task_prepare on this thread records
+ * (set by the public spawn calls, taken and cleared by prepare). */
+extern __thread const void *cor__spawn_site
+    __attribute__((tls_model("initial-exec")));
+/* Debug mode and the watchdog for rt (debug.c), from the options and the
+ * environment: init before any loop starts (-EINVAL for bad options),
+ * cor__debug_loop in each cor__loop_init, start once the loops booted,
+ * stop before they shut down, fini at the end.  No-ops when nothing is on. */
+int cor__debug_init(struct cor_runtime *rt);
+void cor__debug_loop(struct cor_loop *l);
+int cor__debug_start(struct cor_runtime *rt);
+void cor__debug_stop(struct cor_runtime *rt);
+void cor__debug_fini(struct cor_runtime *rt);
+/* Debug mode: the last reference to t goes and nobody read its outcome. */
+void cor__debug_dropped(struct cor_task *t);
+/* Debug mode: run a batch of ready-queue entries (task steps and
+ * callbacks, linked by next) and report each that took longer than
+ * l->slow_ns. */
+void cor__debug_run_timed(struct cor_loop *l, struct cor__soon *s);
+/* What a ready-queue callback will call (for cor_call_soon, the user's
+ * function), to name it. */
+const void *cor__soon_fn(struct cor__soon *s);
+/* Whether s is a task's ready-queue node, and the task. */
+struct cor_task *cor__soon_task(struct cor__soon *s);
+/* Fill st with l's counters (on l's thread). */
+void cor__loop_stats(struct cor_loop *l, cor_loop_stats *st);
+
 /* Wait until the executor has no job, then stop and join its threads (on
  * a worker, whose job runs cor_run: wait for the other jobs only). */
 void cor__executor_drain(void);

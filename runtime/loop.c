@@ -238,6 +238,7 @@ int cor__loop_init(struct cor_loop *l, struct cor_runtime *rt, int index)
     sched_stack_bounds(l);
     l->sched_tsan_fiber = tsan_current();
     l->stats.ring_flags = l->ring_flags;
+    cor__debug_loop(l);
     cor__tls_loop = l;
     arm_eventfd(l);
     return 0;
@@ -288,6 +289,32 @@ void cor__loop_fini(struct cor_loop *l)
 
 /* ------------------------------------------------------------- helpers --- */
 
+/*
+ * SQEs and CQEs are not counted one by one: the ring counts them already,
+ * in 32 bits (the SQ tail counts every SQE taken, the CQ head every CQE
+ * consumed).  fold_ring_counts adds what they moved to the 64-bit totals;
+ * it runs when a snapshot is taken and every FOLD_EVERY iterations, long
+ * before either can wrap (an iteration reaps at most the CQ's 2^17 entries,
+ * and takes as many SQEs at most).
+ */
+#define FOLD_EVERY 8192
+
+static void fold_ring_counts(struct cor_loop *l)
+{
+    unsigned sq = l->ring.sq.sqe_tail, cq = *l->ring.cq.khead;
+    l->stats.sqes += sq - l->sqe_seen;
+    l->stats.cqes += cq - l->cqe_seen;
+    l->sqe_seen = sq;
+    l->cqe_seen = cq;
+}
+
+/* One io_uring_enter: a plain increment. */
+static inline void count_enter(struct cor_loop *l)
+{
+    (void)l;
+    COR__STAT(l->stats.enters++);
+}
+
 void cor__loop_push_ready(struct cor_loop *l, struct cor__soon *s)
 {
     cor__fifo_push(&l->ready, s);
@@ -299,7 +326,7 @@ struct io_uring_sqe *cor__sqe(struct cor_loop *l)
     if (cor__unlikely(!sqe)) {
         io_uring_submit(&l->ring);
         l->unsubmitted = 0;
-        l->stats.enters++;
+        count_enter(l);
         sqe = io_uring_get_sqe(&l->ring);
         if (!sqe)
             cor__panic("io_uring: no SQE free after a submit");
@@ -336,7 +363,7 @@ static void wake(struct cor_loop *l)
     sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
     io_uring_submit(&self->ring);
     self->unsubmitted = 0;
-    self->stats.enters++;
+    count_enter(self);
 }
 
 void cor__loop_post(struct cor_loop *l, struct cor__msg *m)
@@ -405,7 +432,7 @@ int cor__op_wait(struct cor__op *op, struct io_uring_sqe *sqe)
     }
     op->task = t;
     cor__op_submit(l, op, sqe);
-    cor__park(&op->wait);
+    cor__park_on(&op->wait, "io", op);
     /* Parked until the op's own CQE (invariant 3), whatever interrupted. */
     if (op->res == -ECANCELED && op->cancelling)
         return op->cancel_reason;
@@ -461,6 +488,10 @@ static void run_ready(struct cor_loop *l)
      * ran (the last callbacks may have been what it waited for). */
     if (s && l->stopping)
         l->recheck = true;
+    if (cor__unlikely(l->slow_ns)) {
+        cor__debug_run_timed(l, s); /* debug mode: slow steps */
+        return;
+    }
     while (s) {
         struct cor__soon *next = s->next;
         s->run(s);
@@ -491,7 +522,7 @@ size_t cor__loop_drain(struct cor_loop *l)
     size_t n = 0;
     while (fifo) {
         struct cor__msg *next = fifo->next;
-        l->stats.inbox_msgs++;
+        COR__STAT(l->stats.inbox_msgs++);
         fifo->fn(l, fifo);
         fifo = next;
         n++;
@@ -542,7 +573,7 @@ static void submit_and_wait(struct cor_loop *l, int64_t timeout)
             atomic_store_explicit(&l->sleeping, 0, memory_order_relaxed);
         }
     }
-    l->stats.enters++;
+    count_enter(l);
     l->unsubmitted = 0;
     l->since_enter = 0;
 }
@@ -556,10 +587,8 @@ static void reap_completions(struct cor_loop *l)
         dispatch(l, cqe);
         n++;
     }
-    if (n) {
-        io_uring_cq_advance(&l->ring, n);
-        l->stats.cqes += n;
-    }
+    if (n)
+        io_uring_cq_advance(&l->ring, n); /* counted by fold_ring_counts */
 }
 
 static void expire_timers(struct cor_loop *l)
@@ -573,6 +602,9 @@ static void expire_timers(struct cor_loop *l)
 
 static void run_once(struct cor_loop *l)
 {
+    /* For the stall detector's thread: this loop came back to its poll. */
+    atomic_store_explicit(&l->beat, l->stats.iterations,
+                          memory_order_relaxed);
     update_time(l);
     run_ready(l);
     drain_inbox(l);
@@ -580,7 +612,9 @@ static void run_once(struct cor_loop *l)
     submit_and_wait(l, timeout);
     reap_completions(l);
     expire_timers(l);
-    l->stats.iterations++;
+    /* Always counted: the stall detector's heartbeat. */
+    if (cor__unlikely(++l->stats.iterations % FOLD_EVERY == 0))
+        COR__STAT(fold_ring_counts(l));
 }
 
 void cor__loop_run(struct cor_loop *l, bool (*stop)(struct cor_loop *l))
@@ -619,6 +653,14 @@ static void soon_cb_run(struct cor__soon *s)
     free(c);
 }
 
+const void *cor__soon_fn(struct cor__soon *s)
+{
+    if (s->run == soon_cb_run)
+        return (const void *)(uintptr_t)cor__container_of(s, struct soon_cb,
+                                                          soon)->fn;
+    return (const void *)(uintptr_t)s->run;
+}
+
 int cor_call_soon(void (*fn)(void *arg), void *arg)
 {
     struct cor_loop *l = cor__tls_loop;
@@ -636,6 +678,22 @@ int cor_call_soon(void (*fn)(void *arg), void *arg)
     return 0;
 }
 
+void cor__loop_stats(struct cor_loop *l, cor_loop_stats *st)
+{
+    fold_ring_counts(l);
+    *st = l->stats;
+    st->cq_overflows = l->ring.cq.koverflow ? *l->ring.cq.koverflow : 0;
+    st->ready = 0;
+    for (struct cor__soon *s = l->ready.head; s; s = s->next)
+        st->ready++;
+    st->timers = l->timers.n;
+    st->ops = l->nops;
+    st->loop = l->index;
+    st->tasks = l->ntasks;
+    st->stacks_guarded = l->stacks.nguarded;
+    st->stacks_canary = l->stacks.ncanary;
+}
+
 int cor_loop_stats_get(cor_loop_stats *st)
 {
     struct cor_loop *l = cor__tls_loop;
@@ -643,9 +701,8 @@ int cor_loop_stats_get(cor_loop_stats *st)
         return -EINVAL;
     if (!l)
         return -EPERM;
-    *st = l->stats;
-    st->tasks = l->ntasks;
-    st->stacks_guarded = l->stacks.nguarded;
-    st->stacks_canary = l->stacks.ncanary;
+    if (!st)
+        return -EINVAL;
+    cor__loop_stats(l, st);
     return 0;
 }

@@ -271,7 +271,7 @@ int cor_queue_get(cor_queue *q, void **item)
         return 0;
     }
     struct waitq_node n;
-    rc = waitq_park(&q->getters, &n, t);
+    rc = waitq_park(&q->getters, &n, t, "queue get");
     if (rc)
         return rc;
     /* Handed an item, then interrupted before it ran: give it back, still
@@ -312,7 +312,7 @@ int cor_queue_join(cor_queue *q)
     if (q->unfinished == 0)
         return 0;
     struct waitq_node n;
-    return waitq_park(&q->joiners, &n, t);
+    return waitq_park(&q->joiners, &n, t, "queue join");
 }
 
 /* The queries answer on the home loop; elsewhere (or for NULL) 0 / false. */

@@ -219,6 +219,10 @@ int cor_run_ex(cor_fn *main, void *arg, const cor_run_opts *opts,
 #endif
     if (!rt->opts.guard_budget)
         rt->opts.guard_budget = guard_budget(nloops);
+    rc = cor__debug_init(rt);
+    if (rc < 0)
+        goto out_free;
+    rc = -ENOMEM;
     for (int i = 0; i < nloops; i++)
         if (!(loops[i] = calloc(1, sizeof *loops[i])))
             goto out_free;
@@ -268,6 +272,9 @@ int cor_run_ex(cor_fn *main, void *arg, const cor_run_opts *opts,
         }
     }
 
+    if (started == nloops && (rc = cor__debug_start(rt)) < 0)
+        cor_log("cor_run: the watchdog thread did not start: %s",
+                cor_strerror(rc));
     if (started == nloops) {
         rc = cor__task_spawn(l0, &mt, main, arg, NULL);
         if (rc == 0) {
@@ -283,6 +290,7 @@ int cor_run_ex(cor_fn *main, void *arg, const cor_run_opts *opts,
     }
 
 out_stop:
+    cor__debug_stop(rt);
     /* Shutdown: every loop cancels its tasks and runs until all are done. */
     atomic_store(&rt->shutdown, 1);
     l0->stopping = true;
@@ -318,6 +326,8 @@ out_unpin:
     if (pinned)
         pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
 out_free:
+    if (rt)
+        cor__debug_fini(rt);
     if (loops)
         for (int i = 0; i < nloops; i++)
             free(loops[i]);

@@ -67,7 +67,7 @@ int cor_lock_acquire(cor_lock *l)
         return 0;
     }
     struct waitq_node n;
-    rc = waitq_park(&l->waiters, &n, t); /* 0: handed the lock */
+    rc = waitq_park(&l->waiters, &n, t, "lock"); /* 0: handed the lock */
     if (!rc && (rc = waitq_late_interrupt(t)))
         lock_pass(l);
     return rc;
@@ -173,7 +173,7 @@ int cor_event_wait(cor_event *e)
     if (e->set)
         return 0;
     struct waitq_node n;
-    return waitq_park(&e->waiters, &n, t);
+    return waitq_park(&e->waiters, &n, t, "event");
 }
 
 /* ------------------------------------------------------- Condition ---- */
@@ -238,7 +238,7 @@ int cor_cond_wait(cor_cond *c)
     if (rc)
         return rc;
     lock_pass(c->lock);
-    rc = waitq_park(&c->waiters, &n, t);
+    rc = waitq_park(&c->waiters, &n, t, "condition");
     /* Notified, then interrupted before it ran: the notification goes to
      * the next waiter (asyncio 3.13, gh-112202). */
     if (!rc && (rc = waitq_late_interrupt(t)))
@@ -336,7 +336,7 @@ int cor_sem_acquire(cor_sem *s)
         return 0;
     }
     struct waitq_node n;
-    rc = waitq_park(&s->waiters, &n, t); /* 0: handed a unit */
+    rc = waitq_park(&s->waiters, &n, t, "semaphore"); /* 0: handed a unit */
     /* Handed a unit, then interrupted before it ran: the unit goes to the
      * next waiter, or back (it was taken, so no bound is passed). */
     if (!rc && (rc = waitq_late_interrupt(t)) &&
@@ -441,7 +441,7 @@ int cor_barrier_wait(cor_barrier *b)
         return index;
     }
     struct waitq_node n;
-    rc = waitq_park(&b->waiters, &n, t);
+    rc = waitq_park(&b->waiters, &n, t, "barrier");
     if (rc == -ECANCELED || rc == -ETIMEDOUT)
         b->count--; /* left the round before it filled */
     return rc < 0 ? rc : index;

@@ -20,6 +20,9 @@
 
 _Atomic uint64_t cor__task_counter;
 
+__thread const void *cor__spawn_site
+    __attribute__((tls_model("initial-exec")));
+
 int64_t cor_now_ns(void)
 {
     struct timespec ts;
@@ -44,7 +47,7 @@ static void switch_in(struct cor_loop *l, struct cor_task *t)
 {
     size_t page = l->stacks.page;
     l->cur = t;
-    l->stats.switches++;
+    COR__STAT(l->stats.switches++);
     san_start_switch(&l->sched_asan_fake, cor__stack_base(&t->stack, page),
                      t->stack.size - page);
     tsan_switch(t->tsan_fiber);
@@ -99,6 +102,8 @@ static struct cor_task *record_get(struct cor_loop *l)
 void cor__task_record_free(struct cor_task *t)
 {
     struct cor_loop *l = t->fut.loop;
+    if (cor__unlikely(l->debug) && !t->fut.observed)
+        cor__debug_dropped(t);
     cor__list_del(&t->link);
     t->soon.next = (struct cor__soon *)(void *)l->free_tasks;
     l->free_tasks = t;
@@ -147,6 +152,12 @@ static void task_resume(struct cor__soon *s)
     }
 }
 
+struct cor_task *cor__soon_task(struct cor__soon *s)
+{
+    return s->run == task_resume ? cor__container_of(s, struct cor_task, soon)
+                                 : NULL;
+}
+
 /* "Task-N" without snprintf: it is a third of an empty spawn's cost. */
 static void default_name(char *out, uint64_t id)
 {
@@ -187,6 +198,10 @@ void cor__task_prepare(struct cor_loop *l, struct cor_task *t, cor_fn *fn,
     t->asan_fake = NULL;
     t->stack.lo = NULL;
     cor__list_init(&t->link);
+    t->spawn_site = cor__spawn_site;
+    cor__spawn_site = NULL;
+    t->wait_what = NULL;
+    t->wait_on = NULL;
     t->id = atomic_fetch_add(&cor__task_counter, 1) + 1;
     if (o && o->name)
         snprintf(t->name, sizeof t->name, "%s", o->name);
@@ -235,17 +250,26 @@ int cor__task_spawn(struct cor_loop *l, struct cor_task **out, cor_fn *fn,
     return 0;
 }
 
-int cor_spawn_ex(cor_task **out, cor_fn *fn, void *arg,
-                 const cor_spawn_opts *opts)
+static int spawn_at(cor_task **out, cor_fn *fn, void *arg,
+                    const cor_spawn_opts *opts, const void *site)
 {
     struct cor_loop *l = cor__tls_loop;
     if (!out || !fn)
         return -EINVAL;
     if (!l)
         return -EPERM;
+    cor__spawn_site = site;
     if (opts && opts->loop != 0 && opts->loop - 1 != l->index)
         return cor__xloop_spawn(l->rt, opts->loop - 1, out, fn, arg, opts);
     return cor__task_spawn(l, out, fn, arg, opts);
+}
+
+/* The spawn site (for debug mode and the task dump) is the caller's return
+ * address: one store per spawn. */
+int cor_spawn_ex(cor_task **out, cor_fn *fn, void *arg,
+                 const cor_spawn_opts *opts)
+{
+    return spawn_at(out, fn, arg, opts, __builtin_return_address(0));
 }
 
 cor_task *cor_spawn(cor_fn *fn, void *arg)
@@ -253,7 +277,7 @@ cor_task *cor_spawn(cor_fn *fn, void *arg)
     cor_task *t = NULL;
     if (!cor__tls_loop)
         cor__panic("cor_spawn: called off a loop thread");
-    int rc = cor_spawn_ex(&t, fn, arg, NULL);
+    int rc = spawn_at(&t, fn, arg, NULL, __builtin_return_address(0));
     return rc < 0 ? NULL : t;
 }
 
@@ -270,7 +294,7 @@ int cor__pending_interrupt(struct cor_task *t)
     return 0;
 }
 
-int cor__park(struct cor__wait *w)
+int cor__park_on(struct cor__wait *w, const char *what, const void *on)
 {
     struct cor_task *t = cor__need_task("a suspending call");
     int rc = cor__pending_interrupt(t);
@@ -278,8 +302,16 @@ int cor__park(struct cor__wait *w)
         return rc;
     t->wait = w;
     t->wake_rc = 0;
+    t->wait_what = what;
+    t->wait_on = on;
     switch_out(t, false);
+    t->wait_what = NULL;
     return t->wake_rc;
+}
+
+int cor__park(struct cor__wait *w)
+{
+    return cor__park_on(w, "a wait", NULL);
 }
 
 void cor__wake(struct cor_task *t, int rc)
@@ -395,7 +427,7 @@ int cor_yield(void)
         return rc;
     struct yielder y = {.w.cancel = yield_cancel, .t = t};
     cor__loop_push_ready(t->fut.loop, &t->soon);
-    return cor__park(&y.w);
+    return cor__park_on(&y.w, "yield", NULL);
 }
 
 struct sleeper {
@@ -432,7 +464,7 @@ int cor_sleep_ns(int64_t ns)
     rc = cor__timer_arm(&t->fut.loop->timers, &s.tm);
     if (rc < 0)
         return rc;
-    return cor__park(&s.w);
+    return cor__park_on(&s.w, "sleep", NULL);
 }
 
 int cor_sleep(double seconds)

@@ -25,9 +25,10 @@ static inline void waitq_cancel(struct cor__wait *w, int reason)
     cor__wake(n->t, reason);
 }
 
-/* Park the current task at the end of q.  Returns the wake code. */
+/* Park the current task at the end of q.  Returns the wake code.  what
+ * names the primitive for the task dump ("lock", "queue get", ...). */
 static inline int waitq_park(struct cor__list *q, struct waitq_node *n,
-                             struct cor_task *t)
+                             struct cor_task *t, const char *what)
 {
     n->t = t;
     n->park.cancel = waitq_cancel;
@@ -36,7 +37,7 @@ static inline int waitq_park(struct cor__list *q, struct waitq_node *n,
     if (rc)
         return rc;
     cor__list_push(q, &n->link);
-    return cor__park(&n->park);
+    return cor__park_on(&n->park, what, q);
 }
 
 /* The first waiter, taken off q (NULL when none). */

@@ -182,7 +182,7 @@ int cor__xloop_await(struct cor_future *f, struct cor_task *self)
     };
     cor__list_init(&x.w.link);
     cor__loop_post(f->loop, &x.add);
-    return cor__park(&x.park);
+    return cor__park_on(&x.park, f->is_task ? "task" : "future", f);
 }
 
 /* --------------------------------------------- from foreign threads ---- */

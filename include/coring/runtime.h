@@ -29,6 +29,18 @@ typedef struct cor_run_opts {
     size_t guard_budget;    /* with mprotect: guarded stacks at most; 0 auto */
     const cor_error **error; /* when not NULL: set to main's error when
                                 cor_run fails, NULL when it returns 0 */
+    /* Seeing inside (docs/api.md, "Seeing inside"); the environment's
+     * COR_DEBUG, COR_STALL_MS, COR_SLOW_MS and COR_DUMP_SIGNAL apply where
+     * these are 0. */
+    bool debug;             /* debug mode: dropped tasks, slow steps, and
+                               the stall detector at 1 s unless set */
+    double slow_step;       /* debug mode: report a task step or callback
+                               longer than this (seconds); 0: 0.1 */
+    double stall_threshold; /* report a loop that does not come back to its
+                               poll within this (seconds); 0: off (1 s in
+                               debug mode) */
+    int dump_signal;        /* on this signal, dump every task to stderr;
+                               0: none */
 } cor_run_opts;
 
 /*
@@ -67,7 +79,10 @@ COR_API int cor_loop_count(void);
 COR_API int cor_call_soon(void (*fn)(void *arg), void *arg);
 
 /*
- * Counters of the calling loop, for observability and benchmarks.
+ * Counters of a loop, for observability and benchmarks.  The totals count
+ * from the loop's start; the "now" fields are read when the snapshot is
+ * taken.  cor_loop_stats_all() and cor_stats_print() (coring/debug.h) give
+ * every loop's, and print them.
  */
 typedef struct cor_loop_stats {
     uint64_t iterations;   /* loop iterations */
@@ -75,13 +90,22 @@ typedef struct cor_loop_stats {
     uint64_t switches;     /* task resumptions */
     uint64_t cqes;         /* completions reaped */
     uint64_t inbox_msgs;   /* cross-thread messages drained */
-    size_t tasks;          /* live tasks (not done) */
+    uint64_t sqes;         /* submission entries handed to the ring */
+    uint64_t cq_overflows; /* completions the kernel could not post at once
+                              because the CQ ring was full (its counter) */
+    size_t ready;          /* now: entries in the ready queue */
+    size_t timers;         /* now: armed timers (sleeps, deadlines) */
+    size_t ops;            /* now: operations in flight on the ring */
+    int loop;              /* the loop's index */
+    size_t tasks;          /* now: live tasks (not done) */
     size_t stacks_guarded; /* stacks allocated with a guard page */
     size_t stacks_canary;  /* stacks allocated without one (canary only) */
     unsigned ring_flags;   /* io_uring setup flags in effect */
     size_t fixed_files;    /* server connections in the ring's registered-file
                               table now (docs/api-io.md) */
 } cor_loop_stats;
+/* The calling loop's counters.  Returns 0, -EPERM off a loop.
+ * Thread: a loop thread. */
 COR_API int cor_loop_stats_get(cor_loop_stats *st);
 
 #ifdef __cplusplus
