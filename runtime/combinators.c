@@ -587,3 +587,82 @@ void cor_as_completed_destroy(cor_as_completed *ac)
     free(ac->ready);
     free(ac);
 }
+
+/* ------------------------------------------------- tasks directly ---- */
+
+/*
+ * The combinators over an array of tasks: each task is converted to its
+ * future (the same object), into a small array on the stack or, past
+ * SMALL_SET, on the heap.  A NULL task becomes a NULL future, which the
+ * combinator rejects with -EINVAL.
+ */
+#define SMALL_SET 16
+
+struct task_set {
+    cor_future **fs;
+    cor_future *small[SMALL_SET];
+};
+
+static int task_set_get(struct task_set *s, cor_task *const *ts, size_t n)
+{
+    s->fs = s->small;
+    if (n && !ts)
+        return -EINVAL;
+    if (n > SMALL_SET && !(s->fs = malloc(n * sizeof *s->fs)))
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        s->fs[i] = ts[i] ? cor_task_future(ts[i]) : NULL;
+    return 0;
+}
+
+static void task_set_put(struct task_set *s)
+{
+    if (s->fs != s->small)
+        free(s->fs);
+}
+
+int cor_gather_tasks(cor_task *const *ts, size_t n, void **results,
+                     int *status, unsigned flags)
+{
+    struct task_set s;
+    int rc = task_set_get(&s, ts, n);
+    if (rc == 0)
+        rc = cor_gather(s.fs, n, results, status, flags);
+    task_set_put(&s);
+    return rc;
+}
+
+int cor_wait_tasks(cor_task *const *ts, size_t n, int when, double timeout,
+                   bool *done)
+{
+    struct task_set s;
+    int rc = task_set_get(&s, ts, n);
+    if (rc == 0)
+        rc = cor_wait(s.fs, n, when, timeout, done);
+    task_set_put(&s);
+    return rc;
+}
+
+int cor_as_completed_create_tasks(cor_as_completed **out,
+                                  cor_task *const *ts, size_t n,
+                                  double timeout)
+{
+    struct task_set s;
+    int rc = task_set_get(&s, ts, n);
+    if (rc == 0)
+        rc = cor_as_completed_create(out, s.fs, n, timeout);
+    task_set_put(&s);
+    return rc;
+}
+
+int cor_as_completed_next_task(cor_as_completed *ac, cor_task **t)
+{
+    if (!t)
+        return -EINVAL;
+    cor_future *f = NULL;
+    int rc = cor_as_completed_next(ac, &f);
+    *t = rc == 1 ? cor_future_task(f) : NULL;
+    if (rc == 1 && !*t)
+        return -EINVAL; /* a plain future: use cor_as_completed_next */
+    return rc;
+}

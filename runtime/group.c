@@ -127,17 +127,26 @@ static void join_cancel(struct cor__wait *w, int reason)
     cor__wake(t, reason);
 }
 
-int cor_group_join(cor_group *g, const cor_error **err)
+/* Why join must refuse g, before joining anything (0: it may join). */
+static int join_refused(const struct cor_group *g, const struct cor_task *self)
 {
-    struct cor_task *self = cor__need_task("cor_group_join");
-    if (err)
-        *err = NULL;
     if (!g)
         return -EINVAL;
     if (self->fut.loop != g->loop)
         return -EXDEV;
     if (g->joiner)
         return -EBUSY;
+    return 0;
+}
+
+int cor_group_join(cor_group *g, const cor_error **err)
+{
+    struct cor_task *self = cor__need_task("cor_group_join");
+    if (err)
+        *err = NULL;
+    int refused = join_refused(g, self);
+    if (refused)
+        return refused;
     int interrupted = 0;
     g->park.cancel = join_cancel;
     while (g->running) {
@@ -195,8 +204,7 @@ void cor_group_destroy(cor_group *g)
     free(g);
 }
 
-size_t cor__group_children(const void *gp, const cor_future **out,
-                           size_t cap)
+size_t cor__group_children(const void *gp, const cor_future **out, size_t cap)
 {
     const struct cor_group *g = gp;
     size_t k = 0;
@@ -204,4 +212,22 @@ size_t cor__group_children(const void *gp, const cor_future **out,
         if (!cor__future_finished(&g->kids[i]->t->fut))
             out[k++] = &g->kids[i]->t->fut;
     return k;
+}
+
+int cor_group_close(cor_group *g, const cor_error **err)
+{
+    struct cor_task *self = cor__need_task("cor_group_close");
+    const cor_error *e = NULL;
+    if (err)
+        *err = NULL;
+    /* join's own refusals, here, where they cannot be mistaken for a
+     * child's error code: the group is then the caller's still. */
+    int rc = join_refused(g, self);
+    if (rc)
+        return rc;
+    rc = cor_group_join(g, &e);
+    if (err && e)
+        *err = cor_error_ref(e);
+    cor_group_destroy(g);
+    return rc;
 }

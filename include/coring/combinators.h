@@ -135,6 +135,23 @@ COR_API int cor_as_completed_next(cor_as_completed *ac, cor_future **f);
 COR_API void cor_as_completed_destroy(cor_as_completed *ac);
 
 /*
+ * The same over tasks, without building a future array first: each is
+ * exactly its cor_* counterpart on cor_task_future(ts[i]), with the same
+ * returns, plus -ENOMEM (more than 16 tasks need an array on the heap).
+ * cor_as_completed_next_task gives the next task to finish (borrowed, as
+ * the future is); -EINVAL if the iterator holds a plain future.
+ * Suspends (except create).  Thread: as the counterparts.
+ */
+COR_API int cor_gather_tasks(cor_task *const *ts, size_t n, void **results,
+                             int *status, unsigned flags);
+COR_API int cor_wait_tasks(cor_task *const *ts, size_t n, int when,
+                           double timeout, bool *done);
+COR_API int cor_as_completed_create_tasks(cor_as_completed **out,
+                                          cor_task *const *ts, size_t n,
+                                          double timeout);
+COR_API int cor_as_completed_next_task(cor_as_completed *ac, cor_task **t);
+
+/*
  * Timeout scopes (asyncio.timeout): a deadline over a block.  Suspending
  * calls inside the block return -ETIMEDOUT once it passes, until the scope
  * ends.  Scopes nest (the earliest deadline wins) and must end in the reverse
@@ -191,6 +208,17 @@ COR_API int cor_group_spawn(cor_group *g, cor_task **out, cor_fn *fn,
  * takes no more children.  Suspends.  Thread: a task on g's loop.
  */
 COR_API int cor_group_join(cor_group *g, const cor_error **err);
+
+/*
+ * cor_group_close - join g, then destroy it, in one call: asyncio's
+ * `async with TaskGroup()` exit.  Returns as cor_group_join; *err (may be
+ * NULL) gets the group error as a reference the caller owns (release it
+ * with cor_error_release), so it stays valid after the group is gone -
+ * where join then destroy would leave it dangling.  On -EINVAL, -EXDEV or
+ * -EBUSY (nothing was joined) the group is left as it was.
+ * Suspends.  Thread: a task on g's loop.
+ */
+COR_API int cor_group_close(cor_group *g, const cor_error **err);
 
 /* Number of children spawned so far.  Thread: g's loop. */
 COR_API size_t cor_group_size(const cor_group *g);
