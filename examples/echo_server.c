@@ -162,17 +162,33 @@ struct http {
     char out[OUT_CAP];
 };
 
-static bool tchar(unsigned char ch)
+/* RFC 9110 token characters (letters, digits, !#$%&'*+-.^_`|~): a table
+ * main fills before serving, read-only after. */
+static bool TOKEN[256];
+
+static void token_init(void)
 {
-    /* RFC 9110 token characters. */
     static const char extra[] = "!#$%&'*+-.^_`|~";
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch >= '0' && ch <= '9') || (ch && memchr(extra, ch, sizeof extra - 1));
+    for (int c = 0; c < 256; c++)
+        TOKEN[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                   (c >= '0' && c <= '9') || (c && strchr(extra, c));
 }
 
-static bool ieq(const char *a, size_t n, const char *lit)
+static inline bool tchar(unsigned char ch)
 {
-    return strlen(lit) == n && strncasecmp(a, lit, n) == 0;
+    return TOKEN[ch];
+}
+
+/* a[0..n) equals lit (lower case) in any case: no locale, no call. */
+static inline bool ieq(const char *a, size_t n, const char *lit)
+{
+    size_t i = 0;
+    for (; i < n && lit[i]; i++) {
+        unsigned char c = (unsigned char)a[i];
+        if ((c >= 'A' && c <= 'Z' ? c | 0x20 : c) != (unsigned char)lit[i])
+            return false;
+    }
+    return i == n && !lit[i];
 }
 
 /* "METHOD SP TARGET SP HTTP/1.x" */
@@ -232,43 +248,72 @@ static int parse_length(struct req *r, const char *v, size_t n)
     return DONE;
 }
 
-/* "name: value": the fields that frame or end the request. */
-static int parse_field(struct req *r, const char *s, size_t n)
+/* The value of a field we act on, without the whitespace around it; false
+ * for control characters in it. */
+static bool field_value(const char *s, size_t n, const char **v, size_t *vn)
 {
     size_t i = 0;
-    while (i < n && tchar((unsigned char)s[i]))
-        i++;
-    if (i == 0 || i >= n || s[i] != ':') /* no name, space before ':', fold */
-        return BAD;
-    size_t namelen = i++;
     while (i < n && (s[i] == ' ' || s[i] == '\t'))
         i++;
-    size_t e = n;
-    while (e > i && (s[e - 1] == ' ' || s[e - 1] == '\t'))
-        e--;
-    for (size_t k = i; k < e; k++)
+    while (n > i && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    for (size_t k = i; k < n; k++)
         if (((unsigned char)s[k] < ' ' && s[k] != '\t') || s[k] == 0x7f)
+            return false;
+    *v = s + i;
+    *vn = n - i;
+    return true;
+}
+
+/* "name: value": the fields that frame or end the request are read, the
+ * others only checked for a well-formed name (no allocation, no copy). */
+static int parse_field(struct req *r, const char *s, size_t n)
+{
+    const char *colon = memchr(s, ':', n);
+    if (!colon || colon == s) /* no colon, no name */
+        return BAD;
+    size_t i = (size_t)(colon - s);
+    for (size_t k = 0; k < i; k++) /* also a space before ':', a fold */
+        if (!tchar((unsigned char)s[k]))
             return BAD;
-    const char *v = s + i;
-    size_t vn = e - i;
+    enum { OTHER, CONNECTION, LENGTH, TE, HOST, EXPECT } f = OTHER;
     switch (s[0] | 0x20) {
     case 'c':
-        if (ieq(s, namelen, "connection"))
-            parse_connection(r, v, vn);
-        else if (ieq(s, namelen, "content-length"))
-            return parse_length(r, v, vn);
+        f = ieq(s, i, "connection")       ? CONNECTION
+            : ieq(s, i, "content-length") ? LENGTH
+                                          : OTHER;
         break;
     case 't':
-        if (ieq(s, namelen, "transfer-encoding"))
-            r->te = true;
+        f = ieq(s, i, "transfer-encoding") ? TE : OTHER;
         break;
     case 'h':
-        if (ieq(s, namelen, "host") && ++r->hosts > 1)
-            return BAD;
+        f = ieq(s, i, "host") ? HOST : OTHER;
         break;
     case 'e':
-        if (ieq(s, namelen, "expect") && ieq(v, vn, "100-continue"))
-            r->expect100 = true;
+        f = ieq(s, i, "expect") ? EXPECT : OTHER;
+        break;
+    }
+    if (f == OTHER)
+        return DONE;
+    if (f == HOST) /* only counted */
+        return ++r->hosts > 1 ? BAD : DONE;
+    const char *v;
+    size_t vn;
+    if (!field_value(s + i + 1, n - i - 1, &v, &vn))
+        return BAD;
+    switch (f) {
+    case CONNECTION:
+        parse_connection(r, v, vn);
+        break;
+    case LENGTH:
+        return parse_length(r, v, vn);
+    case TE:
+        r->te = true;
+        break;
+    case EXPECT:
+        r->expect100 = r->expect100 || ieq(v, vn, "100-continue");
+        break;
+    default:
         break;
     }
     return DONE;
@@ -496,6 +541,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    token_init();
     const cor_error *err = NULL;
     cor_run_opts o = {.loops = c.loops, .error = &err};
     int rc = cor_run_ex(serve, &c, &o, NULL);

@@ -26,8 +26,8 @@ HELLO = b"Hello, World!"
 
 
 class Server:
-    def __init__(self, path):
-        self.proc = subprocess.Popen([path, "http", "0", "1", str(IDLE)],
+    def __init__(self, path, loops):
+        self.proc = subprocess.Popen([path, "http", "0", loops, str(IDLE)],
                                      stderr=subprocess.PIPE)
         line = self.proc.stderr.readline().decode()
         m = re.search(r"127\.0\.0\.1:(\d+)", line)
@@ -281,7 +281,8 @@ def tool_cases(port):
 
 
 def main():
-    server = Server(sys.argv[1])
+    # raw: two loops, so two listeners and two idle sweepers share the work
+    server = Server(sys.argv[1], "2" if sys.argv[2] == "raw" else "1")
     try:
         (raw_cases if sys.argv[2] == "raw" else tool_cases)(server.port)
     except AssertionError as e:
