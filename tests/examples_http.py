@@ -37,8 +37,13 @@ class Server:
         self.port = int(m.group(1))
 
     def stop(self):
+        """Stops the server; what it wrote on stderr, None if it died."""
+        alive = self.proc.poll() is None
         self.proc.terminate()
         self.proc.wait(timeout=10)
+        err = self.proc.stderr.read().decode(errors="replace")
+        sys.stdout.write(err)
+        return err if alive else None
 
 
 def connect(port):
@@ -287,9 +292,12 @@ def main():
         (raw_cases if sys.argv[2] == "raw" else tool_cases)(server.port)
     except AssertionError as e:
         print(f"FAIL: {e}")
-        return 1
-    finally:
         server.stop()
+        return 1
+    err = server.stop()
+    if err is None or "Sanitizer" in err:
+        print("FAIL: the server died or a sanitizer reported")
+        return 1
     return 0
 
 
