@@ -247,7 +247,7 @@ def raw_cases(port):
     s.close()
 
 
-def run_tool(what, argv, checks):
+def run_tool(what, argv, checks, forbid=()):
     try:
         p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     except subprocess.TimeoutExpired:
@@ -257,6 +257,8 @@ def run_tool(what, argv, checks):
     check(p.returncode == 0, f"{what}: exit 0")
     for pat in checks:
         check(re.search(pat, out, re.M), f"{what}: /{pat}/")
+    for pat in forbid:
+        check(not re.search(pat, out, re.M), f"{what}: no /{pat}/")
 
 
 def tool_cases(port):
@@ -278,7 +280,7 @@ def tool_cases(port):
         run_tool("wrk Connection: close",
                  ["wrk", "-t", "1", "-c", "10", "-d", "1s", "--timeout", "5s",
                   "-H", "Connection: close", url],
-                 [r"(\d+) requests in"])
+                 [r"[1-9]\d* requests in"], [r"Non-2xx", r"Socket errors"])
         ran += 1
     if not ran:
         print("none of ab, h2load, wrk is installed")
