@@ -100,8 +100,9 @@ static double result_value;
 /* ---------------------------------------------------- counters ---- */
 
 /* The pool's shared-state costs per job over a run (cor_executor_stats):
- * lock acquisitions, those that waited, workers woken, loop posts. */
-enum { C_LOCKS, C_WAITS, C_WAKEUPS, C_POSTS, NCOUNT };
+ * lock acquisitions (and those of the pool-wide lock), those that waited,
+ * workers woken, loop posts. */
+enum { C_LOCKS, C_POOL_LOCKS, C_WAITS, C_WAKEUPS, C_POSTS, NCOUNT };
 
 static cor_executor_stats stats_before;
 
@@ -119,6 +120,7 @@ static void counters_end(double out[NCOUNT])
     if (jobs < 1)
         jobs = 1;
     out[C_LOCKS] = (a.locks - b->locks) / jobs;
+    out[C_POOL_LOCKS] = (a.pool_locks - b->pool_locks) / jobs;
     out[C_WAITS] = (a.lock_waits - b->lock_waits) / jobs;
     out[C_WAKEUPS] = (a.wakeups - b->wakeups) / jobs;
     out[C_POSTS] = (a.posts - b->posts) / jobs;
@@ -406,8 +408,8 @@ static void counter_sweep(void)
 {
     static const unsigned workers[] = {2, 16, 64};
     static const int loops[] = {1, 4};
-    static const char *names[NCOUNT] = {"locks", "lock_waits", "wakeups",
-                                        "posts"};
+    static const char *names[NCOUNT] = {"locks", "pool_locks", "lock_waits",
+                                        "wakeups", "posts"};
     for (size_t l = 0; l < sizeof loops / sizeof loops[0]; l++)
         for (size_t w = 0; w < sizeof workers / sizeof workers[0]; w++) {
             cor_executor_opts eo = {.max_threads = workers[w]};
@@ -473,6 +475,8 @@ void micro_executor(void)
                 "x");
     micro_print("to_thread_jobs_per_s", median(f[TT_JOBS]), "jobs/s");
     micro_print("to_thread_locks_per_job", median(cnt[C_LOCKS]), "/job");
+    micro_print("to_thread_pool_locks_per_job", median(cnt[C_POOL_LOCKS]),
+                "/job");
     micro_print("to_thread_lock_waits_per_job", median(cnt[C_WAITS]), "/job");
     micro_print("to_thread_wakeups_per_job", median(cnt[C_WAKEUPS]), "/job");
     micro_print("to_thread_posts_per_job", median(cnt[C_POSTS]), "/job");

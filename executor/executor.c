@@ -1,19 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * executor.c - the blocking pool shared by every loop and plain thread:
- * a bounded FIFO of jobs under one mutex, workers started lazily up to a
- * maximum and retired after a keep-alive, completions posted to the
- * submitting task's home loop (a plain thread is signalled instead).  While
- * every worker is busy, a loop's submissions wait in its own batch, which
- * idle workers empty into the queue (see "batch" below).
+ * executor.c - the blocking pool shared by every loop and plain thread.
  *
- * Invariants: a job's state changes only under the pool mutex (QUEUED ->
- * RUNNING -> DONE, or QUEUED -> REMOVED by a cancel), so a cancel and a
+ * Each loop has a port: its own FIFO of submitted jobs under its own lock,
+ * and a lock-free stack of finished jobs that goes back to the loop in
+ * batches.  Plain threads share one more port.  Workers take jobs from
+ * every port in turn (one job a lock acquisition, so a slow job holds back
+ * no other), start lazily up to a maximum, sleep parked one by one and
+ * retire after a keep-alive.  The pool mutex P.mu is left for what is rare:
+ * waking or starting a worker, a full queue, a worker going to sleep,
+ * draining; a job that finds a worker awake takes no pool lock at all.
+ *
+ * Invariants: a job's state changes only under its port's lock (QUEUED ->
+ * RUNNING, or QUEUED -> REMOVED by a cancel), so a cancel and a
  * worker can never both own it.  A to_thread job lives on the awaiting
  * task's stack; the task returns only after the job was removed or after
- * its completion message ran, so no worker touches a dead stack.  A full
- * queue parks the submitting task (its loop keeps running); each freed slot
- * is reserved for the first parked submitter.
+ * its loop took it from the port's finished stack, so no worker touches a
+ * dead stack.  The bound counts every queued job of every port (nqueued);
+ * a full queue parks the submitting task (its loop keeps running), and
+ * each freed slot is reserved for the first parked submitter.  A worker
+ * never goes to sleep while a queued job is unclaimed (see struct port).
  */
 #include "internal.h"
 
@@ -22,22 +28,22 @@
 #include <stdlib.h>
 #include <time.h>
 
-/* A to_thread job of a task ends RUNNING: its completion message says it
- * is done. */
-enum { J_QUEUED, J_RUNNING, J_DONE, J_REMOVED };
+/* A to_thread job of a task ends RUNNING: its port says it is done. */
+enum { J_QUEUED, J_RUNNING, J_REMOVED };
 
 struct port;
 
 struct job {
-    struct cor__list link; /* in the queue */
-    struct job *done_next; /* in its port's done stack */
-    struct port *port;     /* its loop's; NULL: a plain thread's */
-    bool ran;              /* fn ran (set before it goes to its port) */
+    struct cor__list link; /* in its port's queue */
+    struct job *next;      /* in its port's incoming or finished stack */
+    struct port *port;     /* where it was submitted */
+    bool ran;              /* fn ran (set before it goes back) */
     cor_fn *fn;
     void *arg;
     void *result;
     const cor_error *err;
-    int state;             /* under P.mu */
+    int state;             /* under port->mu */
+    bool done;             /* a plain thread's: under P.mu */
     /* to_thread from a task: */
     struct cor_task *t;
     struct cor__wait park;
@@ -49,12 +55,45 @@ struct job {
     void *cleanup_ud;
 };
 
+/*
+ * A port: a loop's (in its COR__SLOT_EXECUTOR slot), or the plain threads'
+ * (P.plain, loop NULL).  Ports are never freed: a loop's goes to a free
+ * list when its loop is freed (after the executor was drained, so nothing
+ * of the loop is in it) and serves the next loop, so workers walk the list
+ * of ports without a lock.
+ */
+struct port {
+    struct cor__loop_slot slot;
+    pthread_mutex_t mu;
+    struct cor__list queue;     /* under mu */
+    /* Submitted, not yet in queue, newest first: pushed without the lock,
+     * moved to queue (in order) under it when queue runs dry, and before a
+     * cancel looks for its job. */
+    _Atomic(struct job *) incoming;
+    /* Queued jobs no worker has claimed yet.  A worker claims one (takes
+     * n down by one) before it takes the lock to pop, so that a job draws
+     * one worker to the lock, not every worker that watches.  The queue
+     * holds at least n jobs, and at most n plus the pending claims. */
+    _Atomic size_t n;
+    uint64_t locks, lock_waits; /* under mu */
+    uint64_t cancelled;         /* under mu */
+    struct cor_loop *loop;
+    _Atomic(struct job *) done; /* finished, newest first */
+    struct cor__msg msg;
+    struct port *_Atomic next;  /* all ports; set once */
+    struct port *free_next;     /* under P.mu */
+};
+
 struct worker {
     pthread_t th;
     struct cor__list link;   /* in P.workers */
     struct cor__list park;   /* in P.parked while it sleeps */
     pthread_cond_t cv;       /* it sleeps on its own */
     bool woken;              /* under P.mu: taken off P.parked to work */
+    _Atomic bool running;    /* a job; set before it leaves its queue */
+    /* Written by its thread only: */
+    _Atomic uint64_t completed, skipped, posts;
+    struct port *cursor;     /* the port to look at first */
 };
 
 /* A task waiting for room in the queue. */
@@ -73,31 +112,35 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t room_cv;   /* plain threads wait for room */
     pthread_cond_t done_cv;   /* plain threads wait for their job */
-    pthread_cond_t idle_cv;   /* shutdown waits for the queue to drain */
-    struct cor__list queue, room_waiters, workers;
+    pthread_cond_t idle_cv;   /* drains wait for the jobs to end */
+    struct cor__list room_waiters, workers;
     /* Sleeping workers, the last to sleep last in the list: it is woken
      * first, and the ones that slept longest retire. */
     struct cor__list parked;
-    /* Written under mu; atomic so that spinning workers and submitting
-     * loops may read them without the lock.  nidle: workers in parked;
-     * nwaking: woken and not yet back at the queue (each takes a job). */
-    _Atomic size_t nqueued;
-    _Atomic unsigned nidle, nspinning, nwaking;
-    /* Jobs in open batches not yet moved to the queue: raised by the
-     * batch's loop without the lock, lowered under it (so it may dip below
-     * zero for an instant). */
-    _Atomic long nbatched;
-    struct cor__list batches; /* open batches */
-    size_t nrunning, nreserved;
-    unsigned nthreads, nroom_threads;
+    struct port plain;
+    struct port *_Atomic ports; /* every port, newest first */
+    struct port *free_ports;
+    /* Read without P.mu (written under it, but nqueued). */
+    _Atomic size_t nqueued;   /* jobs in every port's queue */
+    _Atomic size_t nreserved; /* slots granted to parked submitters */
+    _Atomic size_t cap;       /* o.queue_cap */
+    _Atomic unsigned max_threads; /* o.max_threads */
+    _Atomic unsigned nfailing; /* jobs being failed by fail_queued() */
+    _Atomic unsigned nwaiting; /* submitters waiting for room */
+    _Atomic unsigned nidle, nspinning, nwaking; /* workers asleep, watching,
+                                                  woken and not back yet */
+    _Atomic unsigned nthreads;
     /* Workers running a job that runs cor_run() (a runtime of its own):
      * they do not count against max_threads while it runs, so that its
      * tasks' jobs find a worker. */
-    unsigned nlent;
+    _Atomic unsigned nlent;
+    _Atomic unsigned ndraining; /* threads waiting in a drain */
+    unsigned nroom_threads;
     struct worker *retired;   /* exited, not joined yet */
+    uint64_t retired_completed, retired_skipped, retired_posts;
     cor_executor_opts o;
     bool quit;
-    cor_executor_stats st;
+    cor_executor_stats st;    /* under mu: waited, locks, wakeups, posts */
 } P = {.once = PTHREAD_ONCE_INIT};
 
 static __thread struct job *cur_job;
@@ -111,34 +154,39 @@ _Atomic int cor__executor_fail_starts;
 #define DEF_KEEPALIVE_MS 10000
 
 /*
- * A worker that finds the queue empty watches it this long before sleeping
- * (parked, on a condition variable of its own): a task calling to_thread in a loop submits its
- * next job a few microseconds after the previous completion woke its loop,
- * and a watching worker takes it without a futex wakeup (half of a round
- * trip's cost).  It watches with sched_yield(), so a thread that needs the
- * CPU (the submitting loop itself, on a machine with few cores) gets it; the
- * price is at most this much CPU time at the end of a burst.
+ * A worker that finds no job watches the queues this long before sleeping
+ * (parked, on a condition variable of its own): a task calling to_thread in
+ * a loop submits its next job a few microseconds after the previous
+ * completion woke its loop, and a watching worker takes it without a futex
+ * wakeup (half of a round trip's cost).  It watches with sched_yield(), so
+ * a thread that needs the CPU (the submitting loop itself, on a machine
+ * with few cores) gets it; the price is at most this much CPU time at the
+ * end of a burst.
  */
 #define SPIN_NS 50000
+
+static void port_init(struct port *p);
 
 static void pool_init(void)
 {
     pthread_mutexattr_t ma;
     pthread_mutexattr_init(&ma);
-    /* Submitters and workers hold it for a few instructions: spinning a
-     * little before sleeping in the kernel wins under contention. */
+    /* Held for a few instructions: spinning a little before sleeping in
+     * the kernel wins under contention. */
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
     pthread_mutex_init(&P.mu, &ma);
     pthread_mutexattr_destroy(&ma);
     pthread_cond_init(&P.room_cv, NULL);
     pthread_cond_init(&P.done_cv, NULL);
     pthread_cond_init(&P.idle_cv, NULL);
-    cor__list_init(&P.queue);
     cor__list_init(&P.room_waiters);
     cor__list_init(&P.workers);
     cor__list_init(&P.parked);
-    cor__list_init(&P.batches);
+    port_init(&P.plain);
+    atomic_store(&P.ports, &P.plain);
     P.o = (cor_executor_opts){DEF_THREADS, DEF_QUEUE, DEF_KEEPALIVE_MS};
+    atomic_store(&P.cap, DEF_QUEUE);
+    atomic_store(&P.max_threads, DEF_THREADS);
 }
 
 /* Every acquisition is counted, and those that found the lock held (the
@@ -151,6 +199,25 @@ static void lock(void)
         P.st.lock_waits++;
     }
     P.st.locks++;
+}
+
+static void unlock(void)
+{
+    pthread_mutex_unlock(&P.mu);
+}
+
+static void port_lock(struct port *p)
+{
+    if (pthread_mutex_trylock(&p->mu) != 0) {
+        pthread_mutex_lock(&p->mu);
+        p->lock_waits++;
+    }
+    p->locks++;
+}
+
+static void port_unlock(struct port *p)
+{
+    pthread_mutex_unlock(&p->mu);
 }
 
 /* Under P.mu: wake the worker that slept last, if one sleeps.  Each call
@@ -169,11 +236,6 @@ static bool wake_worker(void)
     return true;
 }
 
-static void unlock(void)
-{
-    pthread_mutex_unlock(&P.mu);
-}
-
 int cor_executor_configure(const cor_executor_opts *opts)
 {
     cor_executor_opts o = opts ? *opts : (cor_executor_opts){0};
@@ -183,6 +245,8 @@ int cor_executor_configure(const cor_executor_opts *opts)
     P.o.max_threads = o.max_threads ? o.max_threads : DEF_THREADS;
     P.o.queue_cap = o.queue_cap ? o.queue_cap : DEF_QUEUE;
     P.o.keepalive_ms = o.keepalive_ms ? o.keepalive_ms : DEF_KEEPALIVE_MS;
+    atomic_store(&P.cap, P.o.queue_cap);
+    atomic_store(&P.max_threads, P.o.max_threads);
     /* Idle workers re-check their limits. */
     while (wake_worker())
         ;
@@ -190,14 +254,35 @@ int cor_executor_configure(const cor_executor_opts *opts)
     return 0;
 }
 
+static unsigned running_jobs(void);
+
 int cor_executor_stats_get(cor_executor_stats *st)
 {
     lock();
     *st = P.st;
+    st->pool_locks = P.st.locks;
     st->threads = P.nthreads;
     st->idle = P.nidle;
     st->queued = P.nqueued;
-    st->running = P.nrunning;
+    st->running = running_jobs();
+    st->completed = P.retired_completed;
+    st->cancelled = P.retired_skipped;
+    st->posts += P.retired_posts;
+    for (struct cor__list *e = P.workers.next; e != &P.workers; e = e->next) {
+        struct worker *w = cor__container_of(e, struct worker, link);
+        st->completed += atomic_load_explicit(&w->completed,
+                                              memory_order_relaxed);
+        st->cancelled += atomic_load_explicit(&w->skipped,
+                                              memory_order_relaxed);
+        st->posts += atomic_load_explicit(&w->posts, memory_order_relaxed);
+    }
+    for (struct port *p = atomic_load(&P.ports); p; p = atomic_load(&p->next)) {
+        pthread_mutex_lock(&p->mu);
+        st->locks += p->locks;
+        st->lock_waits += p->lock_waits;
+        st->cancelled += p->cancelled;
+        pthread_mutex_unlock(&p->mu);
+    }
     unlock();
     return 0;
 }
@@ -206,7 +291,8 @@ int cor_executor_stats_get(cor_executor_stats *st)
 
 static bool has_room(void)
 {
-    return P.nqueued + P.nreserved < P.o.queue_cap;
+    return atomic_load(&P.nqueued) + atomic_load(&P.nreserved) <
+           atomic_load(&P.cap);
 }
 
 /* A slot was freed: reserve it for the first parked task, else let a
@@ -217,12 +303,37 @@ static void room_freed(void)
         struct room_wait *w = cor__container_of(P.room_waiters.next,
                                                 struct room_wait, link);
         cor__list_del(&w->link);
+        P.nwaiting--;
         w->granted = true;
         P.nreserved++;
         P.st.posts++;
         cor__loop_post(w->t->fut.loop, &w->msg);
     } else if (P.nroom_threads) {
         pthread_cond_signal(&P.room_cv);
+    }
+}
+
+/* Under P.mu: let a drain look again if the jobs may have ended. */
+static void maybe_idle(void)
+{
+    if (!P.nqueued && running_jobs() <= P.nlent)
+        pthread_cond_broadcast(&P.idle_cv);
+}
+
+/*
+ * A queued job left its queue (to run, or removed): free its slot.  The
+ * decrement comes before the loads of nwaiting and ndraining, as a waiter's
+ * raise of them comes before its look at nqueued (all seq_cst), so a
+ * waiter either sees the slot or is told.
+ */
+static void slot_freed(void)
+{
+    atomic_fetch_sub(&P.nqueued, 1);
+    if (atomic_load(&P.nwaiting) || atomic_load(&P.ndraining)) {
+        lock();
+        room_freed();
+        maybe_idle();
+        unlock();
     }
 }
 
@@ -239,6 +350,7 @@ static void room_cancel(struct cor__wait *p, int reason)
     lock();
     if (!w->granted) {
         cor__list_del(&w->link);
+        P.nwaiting--;
         unlock();
         cor__wake(w->t, reason);
         return;
@@ -249,16 +361,36 @@ static void room_cancel(struct cor__wait *p, int reason)
     w->reason = reason;
 }
 
+/* Take a slot without P.mu if there is room and no one waits for one. */
+static bool admit_fast(void)
+{
+    if (atomic_load(&P.nwaiting))
+        return false;
+    size_t n = atomic_load(&P.nqueued);
+    do {
+        if (n + atomic_load(&P.nreserved) >= atomic_load(&P.cap))
+            return false;
+    } while (!atomic_compare_exchange_weak(&P.nqueued, &n, n + 1));
+    return true;
+}
+
 /*
- * Return with P.mu held and room for one job, or with a negative code (and
- * P.mu not held).  t == NULL: a plain thread, which blocks; a loop thread
+ * Take a slot in the queue (nqueued counts it from now on), or return a
+ * negative code.  t == NULL: a plain thread, which blocks; a loop thread
  * that is not in a task gets -EAGAIN, since a loop must never block.
  */
-static int wait_room(struct cor_task *t)
+static int admit(struct cor_task *t)
 {
-    lock();
-    if (has_room() && cor__list_empty(&P.room_waiters))
+    pthread_once(&P.once, pool_init);
+    if (admit_fast())
         return 0;
+    lock();
+    if (has_room() && cor__list_empty(&P.room_waiters) &&
+        !P.nroom_threads) {
+        P.nqueued++;
+        unlock();
+        return 0;
+    }
     P.st.waited++;
     if (!t && cor__tls_loop) {
         unlock();
@@ -266,22 +398,32 @@ static int wait_room(struct cor_task *t)
     }
     if (!t) {
         P.nroom_threads++;
+        P.nwaiting++;
         while (!has_room())
             pthread_cond_wait(&P.room_cv, &P.mu);
+        P.nwaiting--;
         P.nroom_threads--;
+        P.nqueued++;
+        unlock();
         return 0;
     }
     struct room_wait w = {.msg.fn = room_msg,
                           .park.cancel = room_cancel,
                           .t = t};
     cor__list_push(&P.room_waiters, &w.link);
+    P.nwaiting++;
+    /* A slot freed before nwaiting was raised was not handed to us. */
+    room_freed();
     unlock();
     int rc = cor__park(&w.park);
     lock();
     if (w.granted) {
         P.nreserved--;
-        if (rc == 0)
+        if (rc == 0) {
+            P.nqueued++;
+            unlock();
             return 0;
+        }
         room_freed(); /* pass the slot on */
     }
     unlock();
@@ -290,49 +432,77 @@ static int wait_room(struct cor_task *t)
 
 /* ------------------------------------------------------------ ports ---- */
 
-/*
- * A loop's completion port: workers push the jobs they finished for that
- * loop on a lock-free stack, and only a push that finds the stack empty
- * posts the port's message; the loop takes the whole stack when it runs the
- * message.  Under load one post, and at most one wakeup of the loop, serve
- * many jobs.  The message is never in the inbox twice: the stack stays
- * non-empty from the push that posted it until the message runs and takes
- * it (once), so every push in between finds it non-empty.
- *
- * A port lives in its loop's COR__SLOT_EXECUTOR slot and is freed with the
- * loop, after the executor was drained (cor_run), so no worker outlives it.
- */
-struct port {
-    struct cor__loop_slot slot;
-    struct cor_loop *loop;
-    _Atomic(struct job *) done; /* newest first */
-    struct cor__msg msg;
-};
+static void port_init(struct port *p)
+{
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(&p->mu, &ma);
+    pthread_mutexattr_destroy(&ma);
+    cor__list_init(&p->queue);
+    atomic_init(&p->n, 0);
+    p->locks = p->lock_waits = p->cancelled = 0;
+    p->loop = NULL;
+    atomic_init(&p->done, NULL);
+    atomic_init(&p->incoming, NULL);
+    atomic_init(&p->next, NULL);
+    p->free_next = NULL;
+}
 
+/* The loop is being freed: its port serves the next loop. */
 static void port_fini(struct cor__loop_slot *slot)
 {
-    free(slot);
+    struct port *p = cor__container_of(slot, struct port, slot);
+    lock();
+    p->loop = NULL;
+    p->free_next = P.free_ports;
+    P.free_ports = p;
+    unlock();
 }
 
 static void finish_heap_job(struct job *j, bool ran);
 
+/* Push j on a lock-free stack of jobs (any thread); returns the old top. */
+static struct job *stack_push(_Atomic(struct job *) *top, struct job *j)
+{
+    struct job *head = atomic_load_explicit(top, memory_order_relaxed);
+    do {
+        j->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(
+        top, &head, j, memory_order_acq_rel, memory_order_acquire));
+    return head;
+}
+
+/* Take a whole stack of jobs (one taker at a time): oldest first. */
+static struct job *stack_take(_Atomic(struct job *) *top)
+{
+    struct job *j = atomic_exchange_explicit(top, NULL, memory_order_acq_rel);
+    struct job *fifo = NULL;
+    while (j) { /* newest first: reverse */
+        struct job *next = j->next;
+        j->next = fifo;
+        fifo = j;
+        j = next;
+    }
+    return fifo;
+}
+
+/*
+ * The port's message, on its loop: take every finished job at once.  Only
+ * a push that finds the stack empty posts the message, and the stack stays
+ * non-empty until the message runs, so the message is never in the inbox
+ * twice.  Under load one post, and at most one wakeup of the loop, serve
+ * many jobs.
+ */
 static void port_msg(struct cor_loop *l, struct cor__msg *m)
 {
     (void)l;
     struct port *p = cor__container_of(m, struct port, msg);
     /* acq_rel: the jobs' writes are ours, and our (the inbox drain's)
      * writes of msg.next come before the next push posts it again. */
-    struct job *j = atomic_exchange_explicit(&p->done, NULL,
-                                             memory_order_acq_rel);
-    struct job *fifo = NULL;
-    while (j) { /* newest first: reverse */
-        struct job *next = j->done_next;
-        j->done_next = fifo;
-        fifo = j;
-        j = next;
-    }
+    struct job *fifo = stack_take(&p->done), *j;
     while ((j = fifo)) {
-        fifo = j->done_next;
+        fifo = j->next;
         if (j->fut)
             finish_heap_job(j, j->ran);
         else
@@ -340,36 +510,94 @@ static void port_msg(struct cor_loop *l, struct cor__msg *m)
     }
 }
 
-/* The calling loop's port, made on first use; NULL: out of memory. */
+/* The calling loop's port, taken on first use; NULL: out of memory. */
 static struct port *port_get(void)
 {
     struct cor_loop *l = cor__tls_loop;
-    struct port *p = l->user[COR__SLOT_EXECUTOR];
-    if (p)
-        return p;
-    if (!(p = malloc(sizeof *p)))
-        return NULL;
-    p->slot.fini = port_fini;
-    p->loop = l;
-    atomic_init(&p->done, NULL);
-    p->msg.fn = port_msg;
-    l->user[COR__SLOT_EXECUTOR] = p;
+    struct cor__loop_slot *slot = l->user[COR__SLOT_EXECUTOR];
+    if (slot)
+        return cor__container_of(slot, struct port, slot);
+    struct port *p;
+    lock();
+    if ((p = P.free_ports)) {
+        P.free_ports = p->free_next;
+    } else if ((p = malloc(sizeof *p))) {
+        port_init(p);
+        atomic_store(&p->next, atomic_load(&P.ports));
+        atomic_store(&P.ports, p); /* published whole */
+    }
+    if (p) {
+        p->slot.fini = port_fini;
+        p->loop = l;
+        p->msg.fn = port_msg;
+        l->user[COR__SLOT_EXECUTOR] = &p->slot;
+    }
+    unlock();
     return p;
 }
 
-/* On a worker: hand j to its loop; true if this push posted the message.
- * Afterwards j may be gone (its loop may already have finished it). */
+/* On a worker: hand j back to its loop; true if this push posted the
+ * message.  Afterwards j may be gone (its loop may have finished it). */
 static bool port_push(struct port *p, struct job *j)
 {
-    struct job *head = atomic_load_explicit(&p->done, memory_order_relaxed);
-    do {
-        j->done_next = head;
-    } while (!atomic_compare_exchange_weak_explicit(
-        &p->done, &head, j, memory_order_acq_rel, memory_order_acquire));
-    if (head)
+    if (stack_push(&p->done, j))
         return false;
     cor__loop_post(p->loop, &p->msg);
     return true;
+}
+
+/* Queue j (its slot was taken by admit), without p's lock: the submitter
+ * takes no lock at all.  n is raised after the push, so a worker that
+ * claims the job finds it. */
+static void push_job(struct port *p, struct job *j)
+{
+    j->port = p;
+    j->state = J_QUEUED;
+    stack_push(&p->incoming, j);
+    atomic_fetch_add(&p->n, 1);
+}
+
+/* Under p->mu: move the incoming jobs to the end of the queue, in order. */
+static void take_incoming(struct port *p)
+{
+    for (struct job *fifo = stack_take(&p->incoming); fifo;
+         fifo = fifo->next)
+        cor__list_push(&p->queue, &fifo->link);
+}
+
+/* Claim one of p's queued jobs; false if none is left unclaimed. */
+static bool claim(struct port *p)
+{
+    size_t k = atomic_load(&p->n);
+    while (k && !atomic_compare_exchange_weak(&p->n, &k, k - 1))
+        ;
+    return k != 0;
+}
+
+/* Under p->mu: the first queued job, now RUNNING, or NULL.  claimed: the
+ * caller claimed it before; otherwise a claim is taken now if one is left
+ * (a job taken without one leaves a pending claimer an empty queue). */
+static struct job *pop_job(struct port *p, bool claimed)
+{
+    if (cor__list_empty(&p->queue))
+        take_incoming(p);
+    if (cor__list_empty(&p->queue))
+        return NULL;
+    if (!claimed)
+        claim(p);
+    struct job *j = cor__container_of(p->queue.next, struct job, link);
+    cor__list_del(&j->link);
+    j->state = J_RUNNING;
+    return j;
+}
+
+/* Whether a port has a job that no worker has claimed. */
+static bool any_claimable(void)
+{
+    for (struct port *p = atomic_load(&P.ports); p; p = atomic_load(&p->next))
+        if (atomic_load(&p->n))
+            return true;
+    return false;
 }
 
 /* ---------------------------------------------------------- workers ---- */
@@ -388,6 +616,11 @@ static struct worker *worker_new(void)
     pthread_condattr_destroy(&ca);
     cor__list_init(&w->park);
     w->woken = false;
+    atomic_init(&w->running, false);
+    atomic_init(&w->completed, 0);
+    atomic_init(&w->skipped, 0);
+    atomic_init(&w->posts, 0);
+    w->cursor = NULL;
     return w;
 }
 
@@ -397,10 +630,28 @@ static void worker_free(struct worker *w)
     free(w);
 }
 
+/* Under P.mu: jobs running now (each worker says whether it runs one), and
+ * those fail_queued() is ending. */
+static unsigned running_jobs(void)
+{
+    unsigned n = atomic_load(&P.nfailing);
+    for (struct cor__list *e = P.workers.next; e != &P.workers; e = e->next)
+        n += atomic_load(&cor__container_of(e, struct worker, link)->running);
+    return n;
+}
+
+/* Workers that may run jobs now (max_threads does not count lent ones). */
+static bool below_max(void)
+{
+    return atomic_load(&P.nthreads) - atomic_load(&P.nlent) <
+           atomic_load(&P.max_threads);
+}
+
 /*
- * Under P.mu, after jobs were queued: wake idle workers for the jobs that no
- * spinning worker will take, and make up to max new workers for the rest
- * (to start after unlocking).  Returns how many were made.
+ * Under P.mu, after jobs were queued: wake sleeping workers for the jobs
+ * that no watching or woken worker will take, and make up to max new
+ * workers for the rest (to start after unlocking).  Returns how many were
+ * made.
  */
 static size_t want_workers(struct worker **out, size_t max)
 {
@@ -409,7 +660,7 @@ static size_t want_workers(struct worker **out, size_t max)
     while (need && wake_worker())
         need--;
     size_t k = 0;
-    while (k < need && k < max && P.nthreads - P.nlent < P.o.max_threads) {
+    while (k < need && k < max && below_max()) {
         struct worker *w = worker_new();
         if (!w)
             break; /* the workers there are will get to it */
@@ -427,20 +678,31 @@ static struct worker *want_worker(void)
     return w;
 }
 
-/* Under P.mu: the first queued job, now counted running; its slot is free. */
-static struct job *take_job(void)
+static void start_worker(struct worker *w);
+
+/*
+ * After a job was queued: if no worker that is awake will take it, wake or
+ * start one.  A loop submitting to busy workers at their maximum takes no
+ * pool lock.  (A worker going to sleep raises nidle and then looks at the
+ * ports' unclaimed counts; we raised one and then look at nidle: one of us
+ * sees the other.)
+ */
+static void kick(void)
 {
-    struct job *j = cor__container_of(P.queue.next, struct job, link);
-    cor__list_del(&j->link);
-    P.nqueued--;
-    P.nrunning++;
-    j->state = J_RUNNING;
-    room_freed();
-    return j;
+    size_t coming = (size_t)atomic_load(&P.nspinning) +
+                    atomic_load(&P.nwaking);
+    if (atomic_load(&P.nqueued) <= coming)
+        return;
+    if (!atomic_load(&P.nidle) && !below_max())
+        return;
+    lock();
+    struct worker *w = want_worker();
+    unlock();
+    start_worker(w);
 }
 
-static bool steal_batches(void);
-static void job_done(struct job *j, int how);
+struct worker;
+static void job_done(struct job *j, int how, struct worker *self);
 enum { RAN, SKIPPED, NOT_STARTED }; /* how a job ended */
 
 static const cor_error *start_error(const char *fmt, ...)
@@ -461,19 +723,32 @@ static void fail_queued(int err)
 {
     struct cor__list failed;
     cor__list_init(&failed);
-    steal_batches();
-    while (!cor__list_empty(&P.queue))
-        cor__list_push(&failed, &take_job()->link);
+    for (struct port *p = atomic_load(&P.ports); p; p = atomic_load(&p->next)) {
+        port_lock(p);
+        for (;;) {
+            P.nfailing++; /* counted running before it leaves the queue */
+            struct job *j = pop_job(p, false);
+            if (!j) {
+                P.nfailing--;
+                break;
+            }
+            P.nqueued--;
+            room_freed();
+            cor__list_push(&failed, &j->link);
+        }
+        port_unlock(p);
+    }
     unlock();
     while (!cor__list_empty(&failed)) {
         struct job *j = cor__container_of(failed.next, struct job, link);
         cor__list_del(&j->link);
         j->err = start_error("executor: cannot start a worker thread: %s",
                              cor_strerror(-err));
-        job_done(j, NOT_STARTED);
-        unlock();
+        job_done(j, NOT_STARTED, NULL);
+        P.nfailing--;
     }
     lock();
+    maybe_idle();
 }
 
 static void start_worker(struct worker *w)
@@ -501,13 +776,6 @@ static void start_worker(struct worker *w)
         fail_queued(-rc);
     unlock();
     worker_free(w);
-}
-
-static void push_job(struct job *j)
-{
-    j->state = J_QUEUED;
-    cor__list_push(&P.queue, &j->link);
-    P.nqueued++;
 }
 
 static void run_job(struct job *j)
@@ -541,266 +809,157 @@ static void finish_heap_job(struct job *j, bool ran)
     cor_future_release(j->fut);
 }
 
-/* ------------------------------------------------------------ batch ---- */
-
-/*
- * Jobs that a loop submits with cor_executor_submit() while every worker is
- * busy (or spinning) go to the loop's open batch instead of taking P.mu one
- * by one: the loop appends without the lock, and a worker that finds the
- * queue empty moves every batched job to the queue under it.  A job thus
- * starts as soon as a worker is free, as it would from the queue, and a
- * loop submitting many jobs does not fight the workers for the lock.
- *
- * A batch reserves its slots when it opens (backpressure is unchanged: no
- * slot, no batch), is written only by its loop (jobs[i], then n with
- * release) and read under P.mu (taken).  It is closed when full, or by its
- * message, which its loop runs at its next inbox drain; a loop that stops
- * with a batch still open has it closed by cor_run before the executor is
- * drained.  The sleeping hand-shake: the loop raises nbatched and then reads
- * nidle, a worker raises nidle and then reads nbatched (all seq_cst), so a
- * worker never sleeps on a batched job that no one will signal.
- */
-#define BATCH 64
-
-struct batch {
-    struct cor__list link; /* in P.batches, under P.mu */
-    struct cor__msg msg;   /* to its loop: close and free */
-    size_t slots;          /* reserved; 0 once closed */
-    _Atomic size_t n;      /* jobs written */
-    size_t taken;          /* under P.mu: jobs moved to the queue */
-    struct job *jobs[BATCH];
-};
-
-static __thread struct batch *open_batch; /* this loop thread's, or NULL */
-
-/* Under P.mu: move b's written jobs to the queue. */
-static size_t batch_take(struct batch *b)
+/* j (taken from its queue) has ended: hand its outcome to whoever waits
+ * for it; a loop's job goes back through its port, without a lock (which
+ * the loop it wakes would take at once to submit its next job). */
+static void job_done(struct job *j, int how, struct worker *self)
 {
-    size_t n = atomic_load_explicit(&b->n, memory_order_acquire);
-    size_t moved = n - b->taken;
-    for (; b->taken < n; b->taken++)
-        push_job(b->jobs[b->taken]);
-    P.nreserved -= moved;
-    atomic_fetch_sub(&P.nbatched, (long)moved);
-    return moved;
-}
-
-/* Under P.mu, by a worker that found the queue empty. */
-static bool steal_batches(void)
-{
-    if (atomic_load(&P.nbatched) <= 0)
-        return false;
-    size_t moved = 0;
-    for (struct cor__list *e = P.batches.next; e != &P.batches; e = e->next)
-        moved += batch_take(cor__container_of(e, struct batch, link));
-    if (moved > 1)
-        want_workers(NULL, 0); /* wake sleeping workers for the rest */
-    return moved > 0;
-}
-
-/* On b's loop: no more jobs; queue what is left, give back unused slots. */
-static void batch_close(struct batch *b)
-{
-    if (b == open_batch)
-        open_batch = NULL;
-    if (!b->slots)
-        return;
-    struct worker *w[BATCH];
-    lock();
-    batch_take(b);
-    size_t unused = b->slots - b->taken;
-    P.nreserved -= unused;
-    cor__list_del(&b->link);
-    while (unused--)
-        room_freed();
-    size_t k = want_workers(w, BATCH);
-    unlock();
-    b->slots = 0;
-    for (size_t i = 0; i < k; i++)
-        start_worker(w[i]);
-}
-
-static void batch_msg(struct cor_loop *l, struct cor__msg *m)
-{
-    (void)l;
-    struct batch *b = cor__container_of(m, struct batch, msg);
-    batch_close(b);
-    free(b);
-}
-
-/* A batch for this loop, if every worker is busy or spinning and none is
- * due to be started, and there is room; else NULL. */
-static struct batch *batch_open(void)
-{
-    if (atomic_load(&P.nidle))
-        return NULL;
-    struct batch *b = malloc(sizeof *b);
-    if (!b)
-        return NULL;
-    lock();
-    size_t used = P.nqueued + P.nreserved;
-    size_t room = used < P.o.queue_cap ? P.o.queue_cap - used : 0;
-    bool busy = !P.nidle &&
-                (P.nspinning || P.nthreads - P.nlent >= P.o.max_threads);
-    if (!busy || !cor__list_empty(&P.room_waiters))
-        room = 0;
-    b->slots = room < BATCH ? room : BATCH;
-    if (b->slots) {
-        P.nreserved += b->slots;
-        cor__list_push(&P.batches, &b->link);
-    }
-    unlock();
-    if (!b->slots) {
-        free(b);
-        return NULL;
-    }
-    atomic_init(&b->n, 0);
-    b->taken = 0;
-    b->msg.fn = batch_msg;
-    open_batch = b;
-    cor__loop_post(cor__tls_loop, &b->msg);
-    return b;
-}
-
-/* Put j in this loop's batch; false: no batch, the caller queues it. */
-static bool batch_add(struct job *j)
-{
-    struct batch *b = open_batch;
-    if (!b && !(b = batch_open()))
-        return false;
-    size_t i = atomic_load_explicit(&b->n, memory_order_relaxed);
-    b->jobs[i] = j;
-    atomic_fetch_add(&P.nbatched, 1);
-    atomic_store(&b->n, i + 1);
-    if (atomic_load(&P.nidle) && !atomic_load(&P.nwaking)) {
-        /* A worker went to sleep meanwhile: it takes the job when woken.
-         * One already woken will (it looks at the batches after lowering
-         * nwaking, and the store of n above comes before our load of
-         * nwaking). */
+    if (j->fut || j->t) {
+        /* A cancel finds a to_thread job RUNNING and waits for the port.
+         * After the push the job's memory may be gone. */
+        struct port *p = j->port;
+        j->ran = how == RAN;
+        if (!port_push(p, j))
+            return;
+        if (self) {
+            atomic_fetch_add_explicit(&self->posts, 1, memory_order_relaxed);
+        } else {
+            lock();
+            P.st.posts++;
+            unlock();
+        }
+    } else {
         lock();
-        if (!P.nwaking)
-            wake_worker();
+        j->done = true;
+        pthread_cond_broadcast(&P.done_cv);
         unlock();
     }
-    if (i + 1 == b->slots)
-        batch_close(b); /* full: its message will only free it */
-    return true;
 }
 
-/* Outside P.mu: watch the queue for up to SPIN_NS.  Whatever it sees, the
- * caller re-checks the queue under the lock. */
+/*
+ * Take the first job of the first port that has one, starting at the
+ * worker's cursor (the port after the last one it served: loops are served
+ * in turn).  running is raised before the job leaves its queue, so a drain
+ * that sees the queue empty sees the job running.
+ */
+static struct job *find_job(struct worker *self)
+{
+    struct port *head = atomic_load(&P.ports);
+    struct port *start = self->cursor ? self->cursor : head;
+    for (int pass = 0; pass < 2; pass++) {
+        struct port *from = pass ? head : start;
+        struct port *to = pass ? start : NULL;
+        for (struct port *p = from; p != to; p = atomic_load(&p->next)) {
+            if (!atomic_load_explicit(&p->n, memory_order_relaxed))
+                continue;
+            atomic_store(&self->running, true);
+            if (!claim(p)) {
+                atomic_store(&self->running, false);
+                continue;
+            }
+            port_lock(p);
+            struct job *j = pop_job(p, true);
+            port_unlock(p);
+            if (j) {
+                struct port *next = atomic_load(&p->next);
+                self->cursor = next ? next : head;
+                return j;
+            }
+            atomic_store(&self->running, false);
+        }
+    }
+    return NULL;
+}
+
+/* Outside P.mu: watch the queues for up to SPIN_NS.  Whatever it sees, the
+ * caller looks again. */
 static void spin_for_work(void)
 {
     int64_t end = cor_now_ns() + SPIN_NS;
-    while (!atomic_load_explicit(&P.nqueued, memory_order_relaxed) &&
-           atomic_load_explicit(&P.nbatched, memory_order_relaxed) <= 0 &&
-           cor_now_ns() < end)
+    while (!any_claimable() && cor_now_ns() < end)
         sched_yield();
 }
 
-/* Under P.mu: wake the drains waiting for the pool to have no job (but
- * those that run the drain's own runtime). */
-static void maybe_idle(void)
+/* Under P.mu: sleep until woken or the keep-alive ends; false: retire. */
+static bool park(struct worker *self)
 {
-    if (!P.nqueued && P.nrunning <= P.nlent)
-        pthread_cond_broadcast(&P.idle_cv);
-}
-
-/*
- * j (taken from the queue, counted running) has ended: hand its outcome to
- * whoever waits for it.  Called without P.mu, returns with it held.
- */
-static void job_done(struct job *j, int how)
-{
-    struct port *p = j->port;
-    if (p) {
-        /* To its loop's port, without the lock, which the loop it wakes
-         * takes at once to submit its next job.  A to_thread job stays
-         * RUNNING: a cancel treats RUNNING and DONE alike (it waits for
-         * the port).  After the push the job's memory may be gone. */
-        j->ran = how == RAN;
-        bool posted = port_push(p, j);
-        lock();
-        P.st.posts += posted;
-    } else {
-        lock();
-        j->state = J_DONE;
-        pthread_cond_broadcast(&P.done_cv);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += P.o.keepalive_ms / 1000;
+    ts.tv_nsec += (long)(P.o.keepalive_ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
     }
-    P.nrunning--;
-    if (how == SKIPPED)
-        P.st.cancelled++;
-    else if (how == RAN)
-        P.st.completed++;
-    maybe_idle();
+    cor__list_push(&P.parked, &self->park);
+    self->woken = false;
+    P.nidle++;
+    if (any_claimable()) { /* see kick() */
+        cor__list_del(&self->park);
+        P.nidle--;
+        return true;
+    }
+    int rc = 0;
+    while (!self->woken && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&self->cv, &P.mu, &ts);
+    if (self->woken) {
+        P.nwaking--;
+        return true;
+    }
+    cor__list_del(&self->park);
+    P.nidle--;
+    return any_claimable();
 }
 
 static void *worker_main(void *p)
 {
     struct worker *self = p;
     on_worker = true;
-    struct worker *join = NULL;
     bool spun = false; /* since the last job */
-    lock();
     for (;;) {
-        while (cor__list_empty(&P.queue)) {
-            if (steal_batches())
-                continue;
-            if (P.quit || P.nthreads - P.nlent > P.o.max_threads)
-                goto retire;
-            if (!spun) {
-                spun = true;
-                P.nspinning++;
-                unlock();
-                spin_for_work();
+        struct job *j = find_job(self);
+        if (j) {
+            spun = false;
+            slot_freed();
+            /* A submitted job whose future was cancelled while queued
+             * never runs. */
+            bool skip = j->fut && cor_future_done(j->fut);
+            if (!skip)
+                run_job(j);
+            job_done(j, skip ? SKIPPED : RAN, self);
+            atomic_fetch_add_explicit(skip ? &self->skipped
+                                           : &self->completed,
+                                      1, memory_order_relaxed);
+            atomic_store(&self->running, false);
+            if (atomic_load(&P.ndraining)) {
                 lock();
-                P.nspinning--;
-                continue;
+                maybe_idle();
+                unlock();
             }
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_sec += P.o.keepalive_ms / 1000;
-            ts.tv_nsec += (long)(P.o.keepalive_ms % 1000) * 1000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
-            cor__list_push(&P.parked, &self->park);
-            self->woken = false;
-            P.nidle++;
-            if (atomic_load(&P.nbatched) > 0) { /* see "batch" above */
-                cor__list_del(&self->park);
-                P.nidle--;
-                continue;
-            }
-            int rc = 0;
-            while (!self->woken && rc != ETIMEDOUT)
-                rc = pthread_cond_timedwait(&self->cv, &P.mu, &ts);
-            if (self->woken) {
-                P.nwaking--;
-                continue;
-            }
-            cor__list_del(&self->park);
-            P.nidle--;
-            if (cor__list_empty(&P.queue) && atomic_load(&P.nbatched) <= 0)
-                goto retire;
+            continue;
         }
-        spun = false;
-        struct job *j = take_job();
-        /* A submitted job whose future was cancelled while queued never
-         * runs. */
-        bool skip = j->fut && cor_future_done(j->fut);
+        if (!spun) {
+            spun = true;
+            P.nspinning++;
+            spin_for_work();
+            P.nspinning--;
+            continue;
+        }
+        lock();
+        if (P.quit || P.nthreads - P.nlent > P.o.max_threads ||
+            !park(self))
+            break;
         unlock();
-        if (!skip)
-            run_job(j);
-        job_done(j, skip ? SKIPPED : RAN);
     }
-retire:
-    /* Each retiring worker joins the one that retired before it, so at most
-     * one exited thread waits to be joined (by the next one or shutdown). */
+    /* Retire (P.mu held).  Each retiring worker joins the one that retired
+     * before it, so at most one exited thread waits to be joined (by the
+     * next one or shutdown). */
     P.nthreads--;
+    P.retired_completed += atomic_load(&self->completed);
+    P.retired_skipped += atomic_load(&self->skipped);
+    P.retired_posts += atomic_load(&self->posts);
     cor__list_del(&self->link);
-    join = P.retired;
+    struct worker *join = P.retired;
     P.retired = self;
     pthread_cond_broadcast(&P.idle_cv);
     unlock();
@@ -829,6 +988,15 @@ static void lend(void)
     start_worker(w);
 }
 
+/* Under P.mu: wait until no job is queued and at most `others` run. */
+static void wait_jobs(unsigned others)
+{
+    P.ndraining++;
+    while (P.nqueued || running_jobs() > others)
+        pthread_cond_wait(&P.idle_cv, &P.mu);
+    P.ndraining--;
+}
+
 /* The end of cor_run() in a job: its jobs are done once no job is queued
  * and every one running is a lent worker's (the caller's own among them);
  * the pool itself goes on. */
@@ -836,8 +1004,7 @@ static void drain_lent(void)
 {
     lend();
     lock();
-    while (P.nqueued || P.nrunning > P.nlent)
-        pthread_cond_wait(&P.idle_cv, &P.mu);
+    wait_jobs(P.nlent);
     P.nlent--;
     lent = false;
     unlock();
@@ -850,8 +1017,7 @@ void cor_executor_shutdown(void)
         return;
     }
     lock();
-    while (P.nqueued || P.nrunning)
-        pthread_cond_wait(&P.idle_cv, &P.mu);
+    wait_jobs(0);
     P.quit = true;
     while (wake_worker())
         ;
@@ -877,25 +1043,33 @@ void cor__executor_drain(void)
 
 /* -------------------------------------------------------- to_thread ---- */
 
-static void job_cancel(struct cor__wait *p, int reason)
+static void job_cancel(struct cor__wait *w, int reason)
 {
-    struct job *j = cor__container_of(p, struct job, park);
-    lock();
+    struct job *j = cor__container_of(w, struct job, park);
+    struct port *p = j->port;
+    port_lock(p);
+    take_incoming(p); /* j may be there */
     if (j->state == J_QUEUED) {
         cor__list_del(&j->link);
-        P.nqueued--;
-        P.st.cancelled++;
+        claim(p); /* if all are claimed, a claimer finds one job less */
+        p->cancelled++;
         j->state = J_REMOVED;
-        room_freed();
-        maybe_idle();
-        unlock();
+        port_unlock(p);
+        slot_freed();
         cor__wake(j->t, reason);
         return;
     }
-    unlock();
+    port_unlock(p);
     /* Running (or done, on its way through the port): wait for it. */
     j->interrupted = true;
     j->reason = reason;
+}
+
+/* Queue j on p (its slot taken) and see that a worker will take it. */
+static void submit(struct port *p, struct job *j)
+{
+    push_job(p, j);
+    kick();
 }
 
 int cor_to_thread_ex(cor_fn *fn, void *arg, void **result,
@@ -913,26 +1087,23 @@ int cor_to_thread_ex(cor_fn *fn, void *arg, void **result,
     int rc = t ? cor__pending_interrupt(t) : 0;
     if (rc)
         return rc;
-    struct port *port = t ? port_get() : NULL;
-    if (t && !port)
+    pthread_once(&P.once, pool_init);
+    struct port *port = t ? port_get() : &P.plain;
+    if (!port)
         return -ENOMEM;
     struct job j = {.fn = fn,
                     .arg = arg,
                     .t = t,
-                    .port = port,
                     .park.cancel = job_cancel};
-    rc = wait_room(t);
+    rc = admit(t);
     if (rc)
         return rc;
-    push_job(&j);
-    struct worker *w = want_worker();
-    unlock();
-    start_worker(w);
+    submit(port, &j);
     if (t) {
         rc = cor__park(&j.park);
     } else {
         lock();
-        while (j.state != J_DONE)
+        while (!j.done)
             pthread_cond_wait(&P.done_cv, &P.mu);
         unlock();
     }
@@ -991,6 +1162,7 @@ int cor_executor_submit(cor_fn *fn, void *arg, cor_job_cleanup *cleanup,
         if (rc)
             return rc;
     }
+    pthread_once(&P.once, pool_init);
     struct port *port = port_get();
     struct heap_job *hj = port ? malloc(sizeof *hj) : NULL;
     if (!hj)
@@ -1000,25 +1172,17 @@ int cor_executor_submit(cor_fn *fn, void *arg, cor_job_cleanup *cleanup,
     *j = (struct job){.fn = fn,
                       .arg = arg,
                       .fut = &hj->fut,
-                      .port = port,
                       .cleanup = cleanup,
                       .cleanup_ud = cleanup_ud};
-    /* One reference for the caller, one for the job; the caller's is
-     * taken first, since a worker may finish the job at once. */
-    *out = cor_future_ref(j->fut);
-    if (batch_add(j))
-        return 0;
-    /* No room for a batch (and so no batch open): wait for a slot. */
-    int rc = wait_room(t);
+    /* A full queue: wait for a slot (nothing is queued if that fails). */
+    int rc = admit(t);
     if (rc) {
-        cor_future_release(*out);
-        *out = NULL;
         cor_future_release(j->fut); /* frees hj */
         return rc;
     }
-    push_job(j);
-    struct worker *w = want_worker();
-    unlock();
-    start_worker(w);
+    /* One reference for the caller, one for the job; the caller's is
+     * taken first, since a worker may finish the job at once. */
+    *out = cor_future_ref(j->fut);
+    submit(port, j);
     return 0;
 }

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static sem_t gate;
 static atomic_int ran;
@@ -346,6 +347,42 @@ static void usable_from_plain_thread(void **state)
     cor_executor_stats st;
     cor_executor_stats_get(&st);
     assert_int_equal(st.threads, 0);
+}
+
+static void *plain_gated(void *arg)
+{
+    int rc = cor_to_thread(gated, arg, NULL);
+    rec("%s rc=%d", (const char *)arg, rc);
+    return NULL;
+}
+
+/* Plain threads block for room in a full queue, and all get through. */
+static void plain_threads_wait_for_room(void **state)
+{
+    (void)state;
+    reset();
+    cor_executor_opts o = {.max_threads = 1, .queue_cap = 1};
+    cor_executor_configure(&o);
+    pthread_t th[4];
+    static const char *names[4] = {"p0", "p1", "p2", "p3"};
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, plain_gated, (void *)names[i]);
+    cor_executor_stats st;
+    do { /* one runs, one is queued, two wait for room */
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+        cor_executor_stats_get(&st);
+    } while (st.waited < 2 || st.running < 1 || st.queued < 1);
+    assert_int_equal(st.queued, 1);
+    for (int i = 0; i < 4; i++)
+        sem_post(&gate);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    cor_executor_shutdown();
+    assert_int_equal(rec_count(), 4);
+    assert_int_equal(atomic_load(&ran), 4);
+    assert_null(strstr(rec_text(), "rc=-"));
+    cor_executor_configure(NULL);
 }
 
 /* ------------------------------------------------------- submit ---- */
@@ -692,6 +729,7 @@ static void cost_per_job_is_bounded(void **state)
     assert_true(b.wakeups - a.wakeups <= jobs);
     assert_true(b.locks - a.locks <= 4 * jobs);
     assert_true(b.posts - a.posts <= jobs);
+    assert_true(b.pool_locks - a.pool_locks <= jobs);
     cor_executor_configure(NULL);
 }
 
@@ -709,6 +747,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(full_queue_applies_backpressure,
                                         h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(usable_from_plain_thread, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(plain_threads_wait_for_room, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(submit_gives_futures, h_setup,
                                         h_teardown),

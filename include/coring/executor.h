@@ -49,6 +49,8 @@ typedef struct cor_executor_stats {
      * these must not grow with cores or workers): */
     uint64_t locks;      /* acquisitions of the pool's locks */
     uint64_t lock_waits; /* of which found the lock held */
+    uint64_t pool_locks; /* of which of the lock every loop shares (the
+                            others are one loop's, shared with workers) */
     uint64_t wakeups;    /* sleeping workers woken */
     uint64_t posts;      /* messages posted to loops (each may wake one) */
 } cor_executor_stats;
