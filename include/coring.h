@@ -21,5 +21,6 @@
 #include "coring/gen.h"
 #include "coring/xsync.h"
 #include "coring/debug.h"
+#include "coring/signal.h"
 
 #endif

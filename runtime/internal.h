@@ -478,6 +478,7 @@ struct cor_runtime {
     _Atomic int idle;     /* loops whose tasks have all ended */
     _Atomic unsigned next_loop; /* round robin of cor_spawn_next */
     struct cor__debug *dbg;     /* watchdog thread and dump signal, or NULL */
+    struct cor__sighub *sig;    /* signals (signal.c); NULL if not started */
 };
 
 extern _Atomic uint64_t cor__task_counter;
@@ -502,6 +503,18 @@ void cor__task_prepare(struct cor_loop *l, struct cor_task *t, cor_fn *fn,
                        void *arg, const cor_spawn_opts *o);
 int cor__task_start(struct cor_loop *l, struct cor_task *t,
                     size_t stack_size);
+
+/* ------------------------------------------------------ signals --------- */
+
+/*
+ * On cor_run's thread, after loop 0 is set up and before the other loops
+ * start (they inherit the signal mask): block the signals coring reads and
+ * arm loop 0's signalfd read.  fini, once every loop is freed, restores the
+ * thread's mask.  interrupted: a SIGINT cancelled main.
+ */
+int cor__signal_start(struct cor_runtime *rt, struct cor_loop *l0);
+void cor__signal_fini(struct cor_runtime *rt);
+bool cor__signal_interrupted(const struct cor_runtime *rt);
 
 /* ------------------------------------------------- many loops (xloop.c) -- */
 

@@ -251,6 +251,9 @@ int cor_run_ex(cor_fn *main, void *arg, const cor_run_opts *opts,
         rc = -ENOMEM;
         goto out_stop;
     }
+    /* Before the other loops start: they inherit the signal mask. */
+    if ((rc = cor__signal_start(rt, l0)) < 0)
+        goto out_stop;
     for (; started < nloops; started++) {
         struct boot *b = &boots[started];
         b->rt = rt;
@@ -282,6 +285,8 @@ int cor_run_ex(cor_fn *main, void *arg, const cor_run_opts *opts,
             cor__loop_run(l0, main_done);
             rc = cor__future_status(&mt->fut);
             mt->fut.retrieved = true;
+            if (rc == -ECANCELED && cor__signal_interrupted(rt))
+                rc = COR_EINTERRUPTED;
             if (rc == 0 && result)
                 *result = mt->fut.result;
             if (rc < 0)
@@ -315,6 +320,7 @@ out_stop:
     if (mt)
         cor_task_release(mt);
     quiesce_and_free(loops, started);
+    cor__signal_fini(rt);
     if (boots)
         for (int i = 1; i < nloops; i++) {
             pthread_mutex_destroy(&boots[i].mu);

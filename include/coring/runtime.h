@@ -41,12 +41,28 @@ typedef struct cor_run_opts {
                                debug mode) */
     int dump_signal;        /* on this signal, dump every task to stderr;
                                0: none */
+    bool keep_sigint;       /* SIGINT does not cancel main (coring/signal.h
+                               still forwards it to its usual action) */
+    bool no_signals;        /* block no signal: coring/signal.h serves only
+                               those the caller blocked before cor_run */
 } cor_run_opts;
+
+/* What cor_run returns when a SIGINT cancelled main and main ended
+ * cancelled (asyncio.run's KeyboardInterrupt). */
+#define COR_EINTERRUPTED (-EINTR)
 
 /*
  * cor_run - run main(arg) as Task-1 until it returns, like asyncio.run: boot
  * the loops, run main, then cancel every task still alive and wait for each
  * to end, and free everything.  Handles to tasks become invalid on return.
+ *
+ * Ctrl-C, as asyncio.run: the first SIGINT (while SIGINT is at its default
+ * disposition and no coring/signal.h handler or waiter wants it) cancels
+ * main; main's cleanup runs, then the leftovers are cancelled and joined as
+ * always, and cor_run returns COR_EINTERRUPTED if main ended cancelled (a
+ * main that suppressed the cancellation returns as usual).  A second SIGINT
+ * before main has ended takes its default action (the process dies).
+ * opts.keep_sigint turns this off.
  *
  * Returns 0 (and *result = main's result when result != NULL), main's error
  * code if main failed (-ECANCELED if it was cancelled), or the reason the
