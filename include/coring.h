@@ -22,5 +22,6 @@
 #include "coring/xsync.h"
 #include "coring/debug.h"
 #include "coring/signal.h"
+#include "coring/resolve.h"
 
 #endif

@@ -76,6 +76,9 @@ static inline void cor__fixed_apply(struct io_uring_sqe *sqe)
 
 /* A stream server's connection: reader and writer around fn (stream.c). */
 void cor__stream_serve(int fd, cor_stream_fn *fn, void *arg);
+/* A reader and a writer that own the connected TCP socket fd (closed once
+ * both are freed, or here on failure), as cor_open_connection makes. */
+int cor__stream_pair(int fd, cor_reader **r, cor_writer **w);
 /* The writer closes its (non-socket) fd when it is closed or freed. */
 void cor__writer_own_fd(cor_writer *w);
 

@@ -609,6 +609,11 @@ int cor_open_connection(const char *host, int port, int64_t timeout_ns,
     int fd = cor_tcp_connect(host, port, timeout_ns);
     if (fd < 0)
         return fd;
+    return cor__stream_pair(fd, r, w);
+}
+
+int cor__stream_pair(int fd, cor_reader **r, cor_writer **w)
+{
     /* asyncio's transports send small writes at once. */
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
