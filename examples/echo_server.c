@@ -23,6 +23,10 @@
  * IDLE_SECONDS (default 60; 0: never) is closed, a request cut short
  * included.  Requests are parsed in place in the connection's buffer, with
  * no allocation per request.
+ *
+ * SIGTERM and SIGINT stop it gracefully (cor_server_shutdown): it stops
+ * accepting, lets every connection finish what it received and closes it
+ * cleanly, then exits 0.
  */
 #include <coring.h>
 
@@ -516,8 +520,15 @@ static void *serve(void *arg)
         return cor_fail(rc, "cannot serve on port %d", c->port);
     fprintf(stderr, "coring: serving on 127.0.0.1:%d with %d loop(s)\n",
             cor_server_port(s), c->loops);
-    cor_server_wait(s);
-    cor_server_stop(s);
+    /* SIGTERM or Ctrl-C: drain.  No new connections; each connection reads
+     * the end of its stream once its handler wants the next request, so a
+     * client gets the replies to what it sent and then a clean close (FIN),
+     * not a reset; handlers still busy after 5 s are cancelled. */
+    int sigs[] = {SIGTERM, SIGINT};
+    int sig = cor_signal_wait_any(sigs, 2);
+    int left = cor_server_shutdown(s, 5 * 1000000000LL);
+    fprintf(stderr, "coring: %s, drained (%d connection(s) cut)\n",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT", left);
     return NULL;
 }
 

@@ -11,12 +11,19 @@
  * stopped) it closes the listeners still open -- those of acceptors that
  * never ran, cancelled by the shutdown before their first run -- and frees
  * the record.
+ *
+ * Graceful stop (cor_server_shutdown): every connection is on the server's
+ * list from its spawn to the end of its handler, so a stop can end the
+ * reading side of each, wait for the handlers, and cancel those left.  The
+ * record is freed by the last of its owner's stop and its connections
+ * (refs); connections that never ran leave it to cor_run's end.
  */
 #include "io_internal.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 struct acceptor {
@@ -44,6 +51,12 @@ struct cor_server {
     _Atomic uint64_t accepted;
     cor_task **tasks;
     struct acceptor *acc;
+    /* Connections (struct conn_start), for the graceful stop.  Under cmu:
+     * the list, draining; refs: the owner's and one per listed conn. */
+    pthread_mutex_t cmu;
+    struct cor__list conns;
+    bool draining;
+    _Atomic int refs;
 };
 
 /* The servers started on one loop and not stopped (in its user slot). */
@@ -79,35 +92,63 @@ static struct server_reg *reg_get(struct cor_loop *l)
     return r;
 }
 
-/* What a handler task needs; freed as soon as the task starts. */
+/* A connection: what its handler task needs, and its place on the server's
+ * list (from the spawn to the end of the handler).  Freed by the task. */
 struct conn_start {
     cor_conn_fn *fn;
     cor_stream_fn *sfn;
     void *arg;
     int fd;
+    struct cor__list link; /* in s->conns, under s->cmu */
+    struct cor_server *s;
+    cor_task *task;        /* the spawner's handle, released at the end */
+    bool started;          /* under s->cmu */
 };
+
+static void server_unref(struct cor_server *s);
+
+/* The drain began: the peer's further bytes are not read, a handler
+ * waiting for the next request reads the end of the stream, what it
+ * already read it still answers (the write side stays open). */
+static void end_reading(int fd)
+{
+    shutdown(fd, SHUT_RD);
+}
 
 static void *conn_main(void *p)
 {
-    struct conn_start c = *(struct conn_start *)p;
-    free(p);
+    struct conn_start *c = p;
+    struct cor_server *s = c->s;
+    pthread_mutex_lock(&s->cmu);
+    c->started = true;
+    if (s->draining)
+        end_reading(c->fd);
+    pthread_mutex_unlock(&s->cmu);
     /* Owned by this connection, and in the loop's registered-file table
      * while the handler runs (fixed.c); without a slot the handler's io
      * takes the plain fd. */
-    bool owned = cor__conn_own(c.fd, &c) == 0;
+    bool owned = cor__conn_own(c->fd, c) == 0;
     void *r = NULL;
-    if (c.sfn)
-        cor__stream_serve(c.fd, c.sfn, c.arg);
+    if (c->sfn)
+        cor__stream_serve(c->fd, c->sfn, c->arg);
     else
-        r = c.fn(c.fd, c.arg);
+        r = c->fn(c->fd, c->arg);
+    /* Off the list before the fd can be closed: a stop must never shut
+     * down a number that may be someone else's by then. */
+    pthread_mutex_lock(&s->cmu);
+    cor__list_del(&c->link);
+    pthread_mutex_unlock(&s->cmu);
     /* Out of the table first (the fd number may be reused once closed);
      * the socket's last reference goes with that update, at the next
      * submit.  Not ours any more: the handler closed it with cor_close and
      * the number may name someone else's file now.  A plain close: it never
      * blocks for a socket without SO_LINGER, and it must happen even when
      * the handler was cancelled. */
-    if (!owned || cor__conn_disown(c.fd, &c))
-        close(c.fd);
+    if (!owned || cor__conn_disown(c->fd, c))
+        close(c->fd);
+    cor_task_release(c->task);
+    free(c);
+    server_unref(s);
     return r;
 }
 
@@ -120,12 +161,16 @@ static void start_conn(struct acceptor *a, int fd)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     struct conn_start *c = malloc(sizeof *c);
-    cor_task *t = NULL;
     if (c) {
         *c = (struct conn_start){
-            .fn = s->fn, .sfn = s->sfn, .arg = s->arg, .fd = fd};
-        if (cor_spawn_ex(&t, conn_main, c, NULL) == 0) {
-            cor_task_release(t);
+            .fn = s->fn, .sfn = s->sfn, .arg = s->arg, .fd = fd, .s = s};
+        /* The task runs later (we are in a completion callback): it is on
+         * the list before it can look at it. */
+        if (cor_spawn_ex(&c->task, conn_main, c, NULL) == 0) {
+            atomic_fetch_add(&s->refs, 1);
+            pthread_mutex_lock(&s->cmu);
+            cor__list_push(&s->conns, &c->link);
+            pthread_mutex_unlock(&s->cmu);
             return;
         }
         free(c);
@@ -233,12 +278,22 @@ static void *acceptor_main(void *p)
     return r;
 }
 
-/* Close the listeners still open (acceptors that never ran) and free. */
+/* Close the listeners still open (acceptors that never ran) and free.
+ * Connections still listed never ran (cancelled before their first run by
+ * cor_run's end): their sockets are closed here. */
 static void server_release(struct cor_server *s)
 {
     for (int i = 0; i < s->nloops; i++)
         if (s->acc[i].lfd >= 0)
             close(s->acc[i].lfd);
+    while (!cor__list_empty(&s->conns)) {
+        struct conn_start *c =
+            cor__container_of(s->conns.next, struct conn_start, link);
+        cor__list_del(&c->link);
+        close(c->fd);
+        free(c);
+    }
+    pthread_mutex_destroy(&s->cmu);
     free(s->tasks);
     free(s->acc);
     free(s);
@@ -274,6 +329,9 @@ static int server_start(cor_server **out, const char *host, int port,
     struct cor_server *s = calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
+    pthread_mutex_init(&s->cmu, NULL);
+    cor__list_init(&s->conns);
+    atomic_init(&s->refs, 1);
     s->fn = handler;
     s->sfn = sfn;
     s->arg = arg;
@@ -370,18 +428,96 @@ int cor_server_wait(cor_server *s)
     return 0;
 }
 
-int cor_server_stop(cor_server *s)
+/* The owner's reference, or a connection's, goes; the last frees s. */
+static void server_unref(struct cor_server *s)
 {
-    if (!s)
-        return -EINVAL;
+    if (atomic_fetch_sub(&s->refs, 1) == 1)
+        server_free(s);
+}
+
+/* Cancel the acceptors and wait for them, shielded. */
+static void stop_accepting(cor_server *s)
+{
     cor_shield_begin();
     for (int i = 0; i < s->nstarted; i++)
         cor_task_cancel(s->tasks[i]);
     for (int i = 0; i < s->nstarted; i++) {
         cor_await(s->tasks[i], NULL);
         cor_task_release(s->tasks[i]);
+        /* An acceptor cancelled before its first run never closed its
+         * listener: close it now, so that connections are refused from
+         * here on instead of waiting in a queue nobody accepts from. */
+        if (s->acc[i].lfd >= 0) {
+            close(s->acc[i].lfd);
+            s->acc[i].lfd = -1;
+        }
+    }
+    s->nstarted = 0;
+    cor_shield_end();
+}
+
+int cor_server_stop(cor_server *s)
+{
+    if (!s)
+        return -EINVAL;
+    stop_accepting(s);
+    server_unref(s);
+    return 0;
+}
+
+/* The handler tasks on the list now (references the caller releases);
+ * with drain, their reading sides are ended first. */
+static size_t snapshot(cor_server *s, cor_task ***out, bool drain)
+{
+    pthread_mutex_lock(&s->cmu);
+    s->draining |= drain;
+    size_t n = 0;
+    for (struct cor__list *p = s->conns.next; p != &s->conns; p = p->next)
+        n++;
+    cor_task **t = n ? malloc(n * sizeof *t) : NULL;
+    size_t k = 0;
+    for (struct cor__list *p = s->conns.next; t && p != &s->conns;
+         p = p->next) {
+        struct conn_start *c = cor__container_of(p, struct conn_start, link);
+        if (drain && c->started)
+            end_reading(c->fd);
+        t[k++] = cor_task_ref(c->task);
+    }
+    pthread_mutex_unlock(&s->cmu);
+    *out = t;
+    return k;
+}
+
+int cor_server_shutdown(cor_server *s, int64_t timeout_ns)
+{
+    if (!s)
+        return -EINVAL;
+    stop_accepting(s);
+    /* Drain: no new connections, every reading side ended; the handlers
+     * have until the deadline (the caller's cancellation ends the wait
+     * too, and moves on to cancelling them). */
+    cor_task **t;
+    size_t n = snapshot(s, &t, true);
+    cor_timeout_scope sc;
+    bool timed = timeout_ns >= 0 &&
+                 cor_timeout_begin_at(&sc, cor_now_ns() + timeout_ns) == 0;
+    size_t i = 0;
+    for (; i < n; i++)
+        if (cor_await(t[i], NULL) < 0 && !cor_task_done(t[i]))
+            break;
+    if (timed)
+        cor_timeout_end(&sc);
+    /* Then cancel what is left and wait for it, shielded. */
+    int cancelled = 0;
+    cor_shield_begin();
+    for (size_t k = i; k < n; k++)
+        cancelled += cor_task_cancel(t[k]);
+    for (size_t k = 0; k < n; k++) {
+        cor_await(t[k], NULL);
+        cor_task_release(t[k]);
     }
     cor_shield_end();
-    server_free(s);
-    return 0;
+    free(t);
+    server_unref(s);
+    return cancelled;
 }

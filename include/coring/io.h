@@ -325,11 +325,27 @@ COR_API int cor_server_wait(cor_server *s);
 
 /*
  * cor_server_stop - stop accepting on every loop, wait until every acceptor
- * has ended, close the listeners and free s.  Connections already accepted
- * keep running.  Returns 0.  Suspends, shielded (it finishes even when the
+ * has ended, close the listeners and free s (the record goes once the
+ * connections already accepted, which keep running, have ended).  Returns 0.  Suspends, shielded (it finishes even when the
  * caller is cancelled).  Thread: the task's loop that started it.
  */
 COR_API int cor_server_stop(cor_server *s);
+
+/*
+ * cor_server_shutdown - a graceful stop: stop accepting (as
+ * cor_server_stop), then end the reading side of every connection
+ * (shutdown(SHUT_RD): a handler waiting for its next request reads the end
+ * of the stream; what it already read it still answers, and its replies
+ * are sent), wait for the handlers to return, at most timeout_ns (< 0: no
+ * limit; the caller's cancellation or deadline also ends the wait), then
+ * cancel the handlers still running and wait for them.  A handler that
+ * returns has its socket closed normally (a stream server's writer is
+ * flushed first), so its peer reads its replies and then the end of the
+ * stream.  Frees s.  Returns how many handlers had to be cancelled (0: all
+ * finished), or -EINVAL for s NULL.  Suspends.  Thread: a task of the loop
+ * that started the server.
+ */
+COR_API int cor_server_shutdown(cor_server *s, int64_t timeout_ns);
 
 #ifdef __cplusplus
 }
