@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * micro.c - runs every area's micro-benchmarks, or those named on the
- * command line (core, executor, asyncio, io).  Output: `name: value unit`.
+ * command line (core, executor, asyncio, io, signals).  Output:
+ * `name: value unit`.
  */
 #include "micro.h"
 
@@ -33,6 +34,7 @@ static const struct {
     {"executor", micro_executor},
     {"asyncio", micro_asyncio},
     {"io", micro_io},
+    {"signals", micro_signals},
     /* areas: add {"name", micro_name} here */
 };
 

@@ -16,5 +16,6 @@ void micro_core(void);     /* micro_core.c: switch, spawn, yield, memory */
 void micro_executor(void); /* micro_executor.c: to_thread, cross-loop */
 void micro_asyncio(void);  /* micro_asyncio.c: queues, locks, gather */
 void micro_io(void);       /* micro_io.c: streams over raw io, processes */
+void micro_signals(void);  /* micro_signals.c: signal latency, lookups */
 
 #endif
