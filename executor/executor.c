@@ -258,6 +258,8 @@ static unsigned running_jobs(void);
 
 int cor_executor_stats_get(cor_executor_stats *st)
 {
+    if (!st)
+        return -EINVAL;
     lock();
     *st = P.st;
     st->pool_locks = P.st.locks;

@@ -216,6 +216,8 @@ int cor_gen_iter(void *gen, void **item)
 long cor_collect(cor_next_fn *next, void *self, void **out, size_t cap,
                  bool (*pred)(void *item, void *ud), void *ud)
 {
+    if (!next || (!out && cap))
+        return -EINVAL;
     size_t n = 0;
     void *item;
     int rc = 0;

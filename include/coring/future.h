@@ -36,7 +36,9 @@ COR_API void cor_future_release(cor_future *f);
 /*
  * cor_future_set_result / cor_future_set_error / cor_future_cancel -
  * finish the future.  The first one wins: later calls return
- * COR_EINVALSTATE (set_*) or false (cancel).  code is a negative errno.
+ * COR_EINVALSTATE (set_*) or false (cancel); a task's future cannot be set
+ * (COR_EINVALSTATE); f NULL or e NULL is -EINVAL (cancel: false).  code is
+ * a negative errno.
  * Waiters are woken on the home loop, in the order they started waiting.
  * Thread: any.
  */
@@ -80,7 +82,8 @@ COR_API int cor_future_error(cor_future *f, const cor_error **err);
  * on a task stack; it may spawn tasks but not suspend.  Added after f has
  * finished, it runs soon.  cor_future_off_done removes every registration of
  * (cb, ud) that has not run yet and returns how many it removed.
- * Returns 0 or -ENOMEM.  Thread: the home loop.
+ * Returns 0, -ENOMEM, -EINVAL (f or cb NULL), -EXDEV off the home loop.
+ * Thread: the home loop.
  */
 typedef void cor_future_cb(cor_future *f, void *ud);
 COR_API int cor_future_on_done(cor_future *f, cor_future_cb *cb, void *ud);

@@ -82,8 +82,9 @@ COR_API int cor_gen_iter(void *gen, void **item);
  * cor_collect - pull every item of an iterator into out[0..cap), keeping
  * those pred(item, ud) accepts (pred NULL: all), sequentially (an async
  * comprehension; use cor_gather for concurrency).  Stops after cap kept
- * items.  Returns the number kept, or the iterator's error.  Suspends when
- * the iterator does.  Thread: a task.
+ * items.  Returns the number kept, the iterator's error, or -EINVAL (next
+ * NULL, or out NULL with cap > 0).  Suspends when the iterator does.
+ * Thread: a task.
  */
 COR_API long cor_collect(cor_next_fn *next, void *self, void **out,
                          size_t cap, bool (*pred)(void *item, void *ud),

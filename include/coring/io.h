@@ -154,8 +154,8 @@ COR_API int cor_unix_listen(const char *path, const cor_listen_opts *opts);
 COR_API int cor_sock_port(int fd);
 
 /*
- * cor_tcp_connect - a new TCP socket connected to host (numeric v4 or v6)
- * and port, with TCP_NODELAY.  Returns the fd or -errno (-ECONNREFUSED,
+ * cor_tcp_connect - a new TCP socket connected to host (numeric v4 or v6;
+ * NULL means "127.0.0.1") and port, with TCP_NODELAY.  Returns the fd or -errno (-ECONNREFUSED,
  * -EINVAL for a non-numeric address, ...).  timeout_ns < 0: none, else
  * -ETIMEDOUT when the connection is not up in time.  Suspends.
  */
@@ -223,8 +223,9 @@ COR_API ssize_t cor_recvfrom(int fd, void *buf, size_t len, int flags,
 COR_API int cor_udp_bind(const char *host, int port);
 
 /*
- * cor_sockaddr_parse - fill *ss with a numeric host (v4 or v6) and port.
- * Returns the address length, or -EINVAL.  Thread: any.
+ * cor_sockaddr_parse - fill *ss with a numeric host (v4 or v6; NULL means
+ * "127.0.0.1") and port.  Returns the address length, or -EINVAL (ss NULL,
+ * a bad host or port).  Thread: any.
  */
 COR_API int cor_sockaddr_parse(const char *host, int port,
                                struct sockaddr_storage *ss);

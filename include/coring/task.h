@@ -83,7 +83,8 @@ COR_API bool cor_task_cancelling(const cor_task *t);
 COR_API int cor_task_result(cor_task *t, void **result);
 COR_API int cor_task_error(cor_task *t, const cor_error **err);
 
-/* Names: "Task-N" by default, main is "Task-1" of the first cor_run(). */
+/* Names: "Task-N" by default, main is "Task-1" of the first cor_run();
+ * NULL for t NULL (set_name then does nothing; a NULL name is ""). */
 COR_API const char *cor_task_name(const cor_task *t);
 COR_API void cor_task_set_name(cor_task *t, const char *name);
 COR_API cor_fn *cor_task_fn(const cor_task *t);
@@ -91,7 +92,8 @@ COR_API cor_fn *cor_task_fn(const cor_task *t);
 /*
  * cor_task_describe - asyncio's repr: "<Task pending name='Task-2'>",
  * "<Task finished name='Task-2' result=0x...>", "... cancelled ...",
- * "... exception=ECODE('message')>".  Returns what snprintf returns.
+ * "... exception=ECODE('message')>".  Returns what snprintf returns, or
+ * -EINVAL for t NULL or buf NULL with len > 0.
  */
 COR_API int cor_task_describe(const cor_task *t, char *buf, size_t len);
 
