@@ -592,6 +592,14 @@ void cor_task_release(cor_task *t)
         cor_future_release(&t->fut);
 }
 
+void cor_task_detach(cor_task *t)
+{
+    if (!t)
+        return;
+    t->fut.observed = true;
+    cor_future_release(&t->fut);
+}
+
 int cor_task_describe(const cor_task *t, char *buf, size_t len)
 {
     char e[256];

@@ -421,8 +421,9 @@ static void busy_cb(void *arg)
 static void *debug_main(void *arg)
 {
     (void)arg;
-    /* Released unread: reported. */
+    /* Released unread: reported; detached: not. */
     cor_task_release(spawn_named("forgotten", quick, NULL));
+    cor_task_detach(spawn_named("detached", quick, NULL));
     /* Awaited, or read after it ended: not reported. */
     cor_task *a = spawn_named("awaited", quick, NULL);
     cor_await(a, NULL);
@@ -451,6 +452,7 @@ static void test_debug_mode(void **state)
                               "nobody read its result (it returned; fn "));
     assert_non_null(strstr(l, ", spawned from "));
     assert_null(strstr(l, "'awaited'"));
+    assert_null(strstr(l, "'detached'"));
     assert_null(strstr(l, "'read'"));
     assert_non_null(strstr(l, "debug: executing task 'slowpoke' took 0."));
     assert_non_null(strstr(l, "debug: callback test_debug_observe+0x"));

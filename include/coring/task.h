@@ -107,6 +107,14 @@ COR_API cor_task *cor_task_ref(cor_task *t);
 COR_API void cor_task_release(cor_task *t);
 
 /*
+ * cor_task_detach - release the handle and say that nobody will read t's
+ * result: a fire-and-forget task, which debug mode then does not report as
+ * dropped (a failure nobody retrieved is still logged).  Thread: t's home
+ * loop.
+ */
+COR_API void cor_task_detach(cor_task *t);
+
+/*
  * Done callbacks: cb(t, ud) runs on the home loop after t finished (result,
  * error or cancelled), never on a task stack.  See cor_future_on_done.
  */
