@@ -317,6 +317,8 @@ struct tlist {
 static void describe_wait(struct cor_task *t, struct trec *r)
 {
     r->what = t->wait_what;
+    if (!strcmp(r->what, "a wait") && cor__wait_is_op(t->wait))
+        r->what = "io";
     r->non = 0;
     r->nwait = 0;
     if (r->what == cor__wait_many) {

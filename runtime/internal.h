@@ -449,6 +449,9 @@ struct io_uring_sqe *cor__sqe(struct cor_loop *l);
  */
 int cor__op_wait(struct cor__op *op, struct io_uring_sqe *sqe);
 void cor__op_init(struct cor__op *op);
+/* Whether w is an op's wait (for the task dump: a park that did not say
+ * what on). */
+bool cor__wait_is_op(const struct cor__wait *w);
 /* Submit without waiting (multishot ops with their own complete()). */
 void cor__op_submit(struct cor_loop *l, struct cor__op *op,
                     struct io_uring_sqe *sqe);

@@ -404,6 +404,11 @@ static void op_cancel(struct cor__wait *w, int reason)
     l->unsubmitted++;
 }
 
+bool cor__wait_is_op(const struct cor__wait *w)
+{
+    return w && w->cancel == op_cancel;
+}
+
 void cor__op_init(struct cor__op *op)
 {
     memset(op, 0, sizeof *op);

@@ -178,6 +178,16 @@ static void *a_waits_b(void *arg)
     return NULL;
 }
 
+static int pfd[2];
+
+static void *reader(void *arg)
+{
+    (void)arg;
+    char c;
+    cor_read(pfd[0], &c, 1, -1);
+    return NULL;
+}
+
 static cor_task *spawn_named(const char *name, cor_fn *fn, void *arg)
 {
     cor_spawn_opts o = {.name = name};
@@ -191,7 +201,10 @@ static void *dump_main(void *arg)
     cor_task_set_name(cor_current_task(), "main");
     cor_lock_create(&lk);
     cor_lock_acquire(lk);
-    cor_task *ts[6];
+    cor_task *ts[7];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return NULL;
+    ts[6] = spawn_named("reader", reader, NULL);
     ts[0] = spawn_named("grand", grand, arg);
     ts[1] = spawn_named("locker", locker, NULL);
     ts[2] = spawn_named("gatherer", gatherer, NULL);
@@ -216,12 +229,14 @@ static void *dump_main(void *arg)
         fputs(text, stdout);
     rec("tasks %d", n);
     cor_lock_release(lk);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         cor_task_cancel(ts[i]);
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 7; i++) {
         cor_await(ts[i], NULL);
         cor_task_release(ts[i]);
     }
+    close(pfd[0]);
+    close(pfd[1]);
     cor_lock_destroy(lk);
     return NULL;
 }
@@ -233,10 +248,11 @@ static void test_dump(void **state)
     assert_int_equal(h_run(dump_main, NULL, 1), 0);
     const char *d = captured;
     assert_non_null(d);
-    /* main, grand, parent, child, locker, gatherer, g-one, g-two, fresh,
-     * cyc-a, cyc-b */
-    assert_string_equal(rec_text(), "tasks 11\n");
-    assert_non_null(strstr(d, "task dump: 11 tasks on 1 loops\n"));
+    /* main, reader, grand, parent, child, locker, gatherer, g-one, g-two,
+     * fresh, cyc-a, cyc-b */
+    assert_string_equal(rec_text(), "tasks 12\n");
+    assert_non_null(strstr(d, "task dump: 12 tasks on 1 loops\n"));
+    assert_non_null(strstr(d, "'reader' waiting on io\n"));
     assert_non_null(strstr(d, "'main' running\n"));
     assert_non_null(strstr(d, "'child' waiting on sleep; awaited by "
                               "'parent' <- 'grand'\n"));
@@ -265,7 +281,7 @@ static void test_dump_across_loops(void **state)
     atomic_store(&child_started, 0);
     assert_int_equal(h_run(dump_main, (void *)1L, 2), 0);
     const char *d = captured;
-    assert_non_null(strstr(d, "task dump: 11 tasks on 2 loops\n"));
+    assert_non_null(strstr(d, "task dump: 12 tasks on 2 loops\n"));
     assert_non_null(strstr(d, "loop 1: 1 tasks\n"));
     assert_non_null(strstr(d, "'parent' waiting on task 'child' (loop 1); "
                               "awaited by 'grand'\n"));
