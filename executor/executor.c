@@ -121,8 +121,10 @@ static struct {
     struct port *_Atomic ports; /* every port, newest first */
     struct port *free_ports;
     /* Read without P.mu (written under it, but nqueued). */
-    _Atomic size_t nqueued;   /* jobs in every port's queue */
-    _Atomic size_t nreserved; /* slots granted to parked submitters */
+    /* Slots taken: jobs in every port's queue, and slots granted to
+     * parked submitters that have not queued their job yet.  Only ever
+     * raised by a compare-and-swap below the bound. */
+    _Atomic size_t nqueued;
     _Atomic size_t cap;       /* o.queue_cap */
     _Atomic unsigned max_threads; /* o.max_threads */
     _Atomic unsigned nfailing; /* jobs being failed by fail_queued() */
@@ -291,23 +293,27 @@ int cor_executor_stats_get(cor_executor_stats *st)
 
 /* ------------------------------------------------------------- room ---- */
 
-static bool has_room(void)
+/* Take a slot if one is free. */
+static bool take_slot(void)
 {
-    return atomic_load(&P.nqueued) + atomic_load(&P.nreserved) <
-           atomic_load(&P.cap);
+    size_t n = atomic_load(&P.nqueued);
+    do {
+        if (n >= atomic_load(&P.cap))
+            return false;
+    } while (!atomic_compare_exchange_weak(&P.nqueued, &n, n + 1));
+    return true;
 }
 
-/* A slot was freed: reserve it for the first parked task, else let a
- * blocked plain thread try.  Under P.mu. */
+/* A slot was freed: take it for the first parked task, else let a blocked
+ * plain thread try.  Under P.mu. */
 static void room_freed(void)
 {
-    if (!cor__list_empty(&P.room_waiters) && has_room()) {
+    if (!cor__list_empty(&P.room_waiters) && take_slot()) {
         struct room_wait *w = cor__container_of(P.room_waiters.next,
                                                 struct room_wait, link);
         cor__list_del(&w->link);
         P.nwaiting--;
         w->granted = true;
-        P.nreserved++;
         P.st.posts++;
         cor__loop_post(w->t->fut.loop, &w->msg);
     } else if (P.nroom_threads) {
@@ -363,19 +369,6 @@ static void room_cancel(struct cor__wait *p, int reason)
     w->reason = reason;
 }
 
-/* Take a slot without P.mu if there is room and no one waits for one. */
-static bool admit_fast(void)
-{
-    if (atomic_load(&P.nwaiting))
-        return false;
-    size_t n = atomic_load(&P.nqueued);
-    do {
-        if (n + atomic_load(&P.nreserved) >= atomic_load(&P.cap))
-            return false;
-    } while (!atomic_compare_exchange_weak(&P.nqueued, &n, n + 1));
-    return true;
-}
-
 /*
  * Take a slot in the queue (nqueued counts it from now on), or return a
  * negative code.  t == NULL: a plain thread, which blocks; a loop thread
@@ -384,12 +377,13 @@ static bool admit_fast(void)
 static int admit(struct cor_task *t)
 {
     pthread_once(&P.once, pool_init);
-    if (admit_fast())
+    /* Without P.mu while no one waits for room (a slot freed meanwhile
+     * would be theirs). */
+    if (!atomic_load(&P.nwaiting) && take_slot())
         return 0;
     lock();
-    if (has_room() && cor__list_empty(&P.room_waiters) &&
-        !P.nroom_threads) {
-        P.nqueued++;
+    if (cor__list_empty(&P.room_waiters) && !P.nroom_threads &&
+        take_slot()) {
         unlock();
         return 0;
     }
@@ -401,11 +395,10 @@ static int admit(struct cor_task *t)
     if (!t) {
         P.nroom_threads++;
         P.nwaiting++;
-        while (!has_room())
+        while (!take_slot())
             pthread_cond_wait(&P.room_cv, &P.mu);
         P.nwaiting--;
         P.nroom_threads--;
-        P.nqueued++;
         unlock();
         return 0;
     }
@@ -419,17 +412,13 @@ static int admit(struct cor_task *t)
     unlock();
     int rc = cor__park(&w.park);
     lock();
-    if (w.granted) {
-        P.nreserved--;
-        if (rc == 0) {
-            P.nqueued++;
-            unlock();
-            return 0;
-        }
-        room_freed(); /* pass the slot on */
+    if (w.granted && rc) { /* interrupted after all: pass the slot on */
+        atomic_fetch_sub(&P.nqueued, 1);
+        room_freed();
+        maybe_idle();
     }
     unlock();
-    return rc;
+    return rc; /* 0: granted, the slot is ours */
 }
 
 /* ------------------------------------------------------------ ports ---- */
