@@ -7,6 +7,18 @@
  * out.  When the ring runs dry (-ENOBUFS ends the multishot) the next read is
  * a single-shot recv into the caller's buffer, then the multishot is re-armed.
  *
+ * Plain or multishot, per stream (docs/api-io.md, "Plain recv or
+ * multishot"): a multishot recv pays, per arrival, for a wakeup, a run of
+ * task work, a provided buffer and a copy out of it; a plain recv submitted
+ * when its data is already there completes inline at the submit with none
+ * of these, but arms a poll when it is not.  A stream starts multishot and
+ * watches every read that had to wait: when EARLY_SWITCH of them in a row
+ * found their data already delivered by the loop's next enter, which found
+ * that work waiting when it began (a recv submitted there would have
+ * completed inline), it cancels the multishot, waits for its last
+ * completion (bytes never pass each other) and reads with plain recvs,
+ * MSG_DONTWAIT: the first that finds nothing arms the multishot again.
+ *
  * Unix-domain sockets take plain recvs: on the kernels we run, a multishot
  * recv on an AF_UNIX stream socket that has more than 32 buffers' worth
  * pending (the kernel's cap on retries in one go) waits for a new wakeup
@@ -20,6 +32,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+
+/* Early reads in a row that turn a multishot stream to plain recvs. */
+#define EARLY_SWITCH 8
 
 /* Buffer group id of each loop's ring (one group per io_uring). */
 #define BGID 7
@@ -61,9 +76,20 @@ struct cor_recv_stream {
     int end;                 /* 1: end of stream or error, end_res */
     int end_res;
     struct chunk *q;         /* received buffers, FIFO */
-    unsigned qhead, qn, qcap;
-    uint64_t fallbacks;
+    unsigned qhead, qn, qcap; /* qcap: 0 or a power of two */
+    bool plain;              /* reads are plain recvs (once not armed) */
+    unsigned early;          /* multishot reads in a row whose data was
+                              * there before the loop's next enter */
+    uint64_t park_iter;      /* loop iteration the reader parked in */
+    uint64_t fallbacks, switches;
 };
+
+static void set_plain(struct cor_recv_stream *s, bool plain)
+{
+    s->plain = plain;
+    s->early = 0;
+    s->switches++;
+}
 
 static void ring_put(struct bufring *r, uint16_t bid)
 {
@@ -140,13 +166,13 @@ static bool q_push(struct cor_recv_stream *s, uint16_t bid, uint32_t len)
         if (!q)
             return false;
         for (unsigned i = 0; i < s->qn; i++)
-            q[i] = s->q[(s->qhead + i) % s->qcap];
+            q[i] = s->q[(s->qhead + i) & (s->qcap - 1)];
         free(s->q);
         s->q = q;
         s->qhead = 0;
         s->qcap = cap;
     }
-    s->q[(s->qhead + s->qn++) % s->qcap] = (struct chunk){bid, 0, len};
+    s->q[(s->qhead + s->qn++) & (s->qcap - 1)] = (struct chunk){bid, 0, len};
     return true;
 }
 
@@ -159,7 +185,17 @@ static void on_cqe(struct cor__op *op, struct io_uring_cqe *cqe)
     if (cqe->flags & IORING_CQE_F_BUFFER) {
         uint16_t bid = (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
         if (cqe->res > 0 && q_push(s, bid, (uint32_t)cqe->res)) {
-            /* queued */
+            /* The reader parked in this iteration and the enter found the
+             * data waiting: a plain recv would have had it inline. */
+            if (!s->waiter || s->plain) {
+                /* nobody waited, or the stream is leaving multishot */
+            } else if (s->loop->stats.iterations == s->park_iter &&
+                       s->loop->enter_hot) {
+                if (++s->early == EARLY_SWITCH)
+                    set_plain(s, true);
+            } else {
+                s->early = 0;
+            }
         } else {
             ring_put(s->ring, bid);
             if (cqe->res > 0 && !s->end) {
@@ -191,6 +227,16 @@ static void stream_wait_cancel(struct cor__wait *w, int reason)
     struct cor_task *t = s->waiter;
     s->waiter = NULL;
     cor__wake(t, reason);
+}
+
+/* Ask the kernel to end the multishot; its last completion clears armed. */
+static void disarm(struct cor_recv_stream *s)
+{
+    struct io_uring_sqe *sqe = cor__sqe(s->loop);
+    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)&s->op, 0);
+    io_uring_sqe_set_data64(sqe, COR__UD_IGNORE);
+    s->loop->unsubmitted++;
+    s->op.cancelling = true;
 }
 
 static void arm(struct cor_recv_stream *s)
@@ -244,7 +290,7 @@ static size_t drain(struct cor_recv_stream *s, char *buf, size_t len)
         c->off += (uint32_t)n;
         if (c->off == c->len) {
             ring_put(s->ring, c->bid);
-            s->qhead = (s->qhead + 1) % s->qcap;
+            s->qhead = (s->qhead + 1) & (s->qcap - 1);
             s->qn--;
         }
     }
@@ -272,13 +318,27 @@ ssize_t cor_recv_stream_read(cor_recv_stream *s, void *buf, size_t len)
             s->fallbacks++;
             return cor_recv(s->fd, buf, len, 0);
         }
-        if (!s->armed) {
+        if (s->plain) {
+            if (!s->armed) {
+                /* Only what is there now: no poll is armed for it. */
+                ssize_t n = cor_recv(s->fd, buf, len, MSG_DONTWAIT);
+                if (n != -EAGAIN)
+                    return n;
+                set_plain(s, false);
+                continue;
+            }
+            /* Switching: the multishot ends first (what it still
+             * delivers is read before any plain recv). */
+            if (!s->op.cancelling)
+                disarm(s);
+        } else if (!s->armed) {
             int rc = cor__pending_interrupt(t);
             if (rc)
                 return rc;
             arm(s);
         }
         s->waiter = t;
+        s->park_iter = s->loop->stats.iterations;
         int rc = cor__park(&s->wait);
         if (rc < 0) {
             s->waiter = NULL;
@@ -290,6 +350,13 @@ ssize_t cor_recv_stream_read(cor_recv_stream *s, void *buf, size_t len)
 uint64_t cor__recv_stream_fallbacks(const cor_recv_stream *s)
 {
     return s->fallbacks;
+}
+
+uint64_t cor__recv_stream_switches(const cor_recv_stream *s, bool *plain)
+{
+    if (plain)
+        *plain = s->plain;
+    return s->switches;
 }
 
 static void close_cancel(struct cor__wait *w, int reason)
@@ -308,11 +375,8 @@ int cor_recv_stream_close(cor_recv_stream *s)
     if (s->armed) {
         /* The multishot points at s: cancel it and wait for its final
          * completion before s goes (invariant 3). */
-        struct io_uring_sqe *sqe = cor__sqe(s->loop);
-        io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)&s->op, 0);
-        io_uring_sqe_set_data64(sqe, COR__UD_IGNORE);
-        s->loop->unsubmitted++;
-        s->op.cancelling = true;
+        if (!s->op.cancelling)
+            disarm(s);
         s->wait.cancel = close_cancel;
         cor_shield_begin();
         while (s->armed) {
@@ -323,7 +387,7 @@ int cor_recv_stream_close(cor_recv_stream *s)
     }
     while (s->qn) {
         ring_put(s->ring, s->q[s->qhead].bid);
-        s->qhead = (s->qhead + 1) % s->qcap;
+        s->qhead = (s->qhead + 1) & (s->qcap - 1);
         s->qn--;
     }
     free(s->q);

@@ -377,6 +377,8 @@ struct cor_loop {
     size_t nops;                 /* ops in flight on the ring */
     unsigned unsubmitted;        /* SQEs prepared since the last enter */
     unsigned since_enter;        /* iterations since the last enter */
+    bool enter_hot;              /* the last enter found completions' work
+                                  * already waiting (IORING_SQ_TASKRUN) */
 
     /* inbox: a lock-free LIFO taken whole and reversed */
     _Atomic(struct cor__msg *) inbox;

@@ -132,16 +132,32 @@ static struct ring_cfg ring_cfg_from_env(void)
     return c;
 }
 
+static int ring_try(struct cor_loop *l, unsigned entries, unsigned cq,
+                    unsigned flags)
+{
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    p.flags = flags | IORING_SETUP_CQSIZE;
+    p.cq_entries = cq;
+    int rc = io_uring_queue_init_params(entries, &l->ring, &p);
+    if (rc == 0)
+        l->ring_flags = p.flags;
+    return rc;
+}
+
 /*
  * The ring, with the best flags the kernel takes: SINGLE_ISSUER and
  * DEFER_TASKRUN (completions run only when we enter), then COOP_TASKRUN, then
- * none.  EINVAL means "not this flag set"; anything else is final.
+ * none; TASKRUN_FLAG where taken (each set is tried with it, then without),
+ * so that the loop sees whether completion work is already waiting when it
+ * enters (receive streams choose their recv by it, io/recv_stream.c).
+ * EINVAL means "not this flag set"; anything else is final.
  */
 static int ring_setup(struct cor_loop *l, unsigned entries, bool no_defer)
 {
     static const unsigned chain[] = {
         IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-            IORING_SETUP_SUBMIT_ALL,
+            IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL,
         IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
             IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL,
         IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL,
@@ -157,15 +173,12 @@ static int ring_setup(struct cor_loop *l, unsigned entries, bool no_defer)
         entries = cfg.cq;
     int rc = -EINVAL;
     for (size_t i = cfg.first; i < sizeof chain / sizeof chain[0]; i++) {
-        struct io_uring_params p;
-        memset(&p, 0, sizeof p);
-        p.flags = chain[i] | IORING_SETUP_CQSIZE;
-        p.cq_entries = cq;
-        rc = io_uring_queue_init_params(entries, &l->ring, &p);
-        if (rc == 0) {
-            l->ring_flags = p.flags;
+        rc = ring_try(l, entries, cq, chain[i]);
+        if (rc == -EINVAL && (chain[i] & IORING_SETUP_TASKRUN_FLAG))
+            rc = ring_try(l, entries, cq,
+                          chain[i] & ~IORING_SETUP_TASKRUN_FLAG);
+        if (rc == 0)
             return 0;
-        }
         if (rc != -EINVAL)
             break;
     }
@@ -559,6 +572,9 @@ static int64_t compute_timeout(struct cor_loop *l)
  */
 static void submit_and_wait(struct cor_loop *l, int64_t timeout)
 {
+    /* Work the kernel queued for us while we ran tasks (data arrived on an
+     * armed recv, say): this enter will not sleep for it. */
+    l->enter_hot = IO_URING_READ_ONCE(*l->ring.sq.kflags) & IORING_SQ_TASKRUN;
     if (timeout == 0) {
         if (!l->unsubmitted &&
             (l->nops == 0 || ++l->since_enter < BUSY_ENTER_EVERY))

@@ -4,7 +4,9 @@
  * ring): delivery in order across partial reads, end of stream, a peer
  * reset, the ring running dry (plain-recv fallback, byte-exact), a reader
  * cancelled while data arrives (nothing lost), close while cancelled, a
- * large backlog then the end of stream (Unix and TCP), bad input.
+ * large backlog then the end of stream (Unix and TCP), the choice between
+ * multishot and plain recvs (data that comes before the loop's next enter,
+ * or after it), bad input.
  */
 #include "harness.h"
 #include "internal.h"
@@ -279,6 +281,111 @@ static void test_backlog_then_eof(void **state)
                                     "end=0 got=200000 same=1\n");
 }
 
+/* ------------------------------------------ plain or multishot, chosen -- */
+
+/* Each round the writer puts one byte in the socket and waits for the
+ * reader; early: in the iteration the reader asks in (the loop's next enter
+ * finds the data waiting), late: one iteration after. */
+#define ROUNDS 20
+
+static cor_event *go;
+static bool write_early;
+static unsigned ring_flags_seen;
+
+static void *writer(void *arg)
+{
+    (void)arg;
+    for (int k = 0; k < ROUNDS; k++) {
+        if (!write_early)
+            cor_yield();
+        char c = (char)('a' + k);
+        if (write(sv[1], &c, 1) != 1)
+            rec("write failed");
+        cor_event_wait(go);
+        cor_event_clear(go);
+    }
+    return NULL;
+}
+
+static void *reader_late(void *arg)
+{
+    char c = 0;
+    ssize_t n = cor_recv_stream_read(arg, &c, 1);
+    rec("late=%zd %c", n, n > 0 ? c : '-');
+    return NULL;
+}
+
+static void *choose(void *arg)
+{
+    write_early = arg != NULL;
+    ring_flags_seen = cor__tls_loop->ring_flags;
+    cor_event_create(&go);
+    cor_recv_stream *s;
+    cor_recv_stream_open(&s, sv[0]);
+    cor_task *w = cor_spawn(writer, NULL);
+    char got[ROUNDS + 1] = {0};
+    bool plain = false;
+    uint64_t sw = 0;
+    int k;
+    for (k = 0; k < ROUNDS; k++) {
+        if (cor_recv_stream_read(s, got + k, 1) != 1)
+            break;
+        cor_event_set(go); /* the writer runs first next iteration */
+        cor_yield();
+        sw = cor__recv_stream_switches(s, &plain);
+    }
+    cor_await(w, NULL);
+    cor_task_release(w);
+    rec("got=%s switches=%llu plain=%d", got, (unsigned long long)sw, plain);
+    if (plain) {
+        /* Nothing there: the plain recv does not wait, the multishot is
+         * armed again and brings what comes later. */
+        cor_task *t = cor_spawn(reader_late, s);
+        cor_yield();
+        cor_yield();
+        if (write(sv[1], "z", 1) != 1)
+            rec("write failed");
+        cor_await(t, NULL);
+        cor_task_release(t);
+        sw = cor__recv_stream_switches(s, &plain);
+        rec("switches=%llu plain=%d", (unsigned long long)sw, plain);
+    }
+    cor_recv_stream_close(s);
+    rec("inflight=%zu", cor__tls_loop->nops);
+    cor_event_destroy(go);
+    return NULL;
+}
+
+static void run_choose(void *early)
+{
+    pair();
+    assert_int_equal(h_run(choose, early, 1), 0);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void test_plain_when_data_comes_early(void **state)
+{
+    (void)state;
+    run_choose("early");
+    if (!(ring_flags_seen & IORING_SETUP_TASKRUN_FLAG))
+        skip(); /* the loop cannot see early data: always multishot */
+    assert_string_equal(rec_text(),
+                        "got=abcdefghijklmnopqrst switches=1 plain=1\n"
+                        "late=1 z\n"
+                        "switches=2 plain=0\n"
+                        "inflight=0\n");
+}
+
+static void test_multishot_when_data_comes_late(void **state)
+{
+    (void)state;
+    run_choose(NULL);
+    assert_string_equal(rec_text(),
+                        "got=abcdefghijklmnopqrst switches=0 plain=0\n"
+                        "inflight=0\n");
+}
+
 /* ------------------------------------------------------------ bad input -- */
 
 static void *bad_input(void *arg)
@@ -320,6 +427,10 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_backlog_then_eof, h_setup,
                                         h_teardown),
+        cmocka_unit_test_setup_teardown(test_plain_when_data_comes_early,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_multishot_when_data_comes_late,
+                                        h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
