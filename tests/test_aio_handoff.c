@@ -360,6 +360,45 @@ static void shielded_waiter_keeps_item(void **state)
                                     "qsize 0\n");
 }
 
+/* The same for a deadline: B's passes after it was handed the item and
+ * before it ran (timers expire, on a fresh clock, after the ready tasks of
+ * the iteration and before the next one runs B). */
+static void *deadline_getter(void *arg)
+{
+    cor_timeout_scope s;
+    void *x = NULL;
+    cor_timeout_begin_at(&s, *(int64_t *)arg);
+    int rc = cor_queue_get(qu, &x);
+    cor_timeout_end(&s);
+    rec("B rc %d", rc);
+    return NULL;
+}
+
+static void *deadline_main(void *arg)
+{
+    (void)arg;
+    cor_queue_create(&qu, NULL);
+    int64_t dl = cor_now_ns() + 50 * 1000000;
+    cor_task *b = cor_spawn(deadline_getter, &dl);
+    cor_yield();                   /* B waits */
+    cor_queue_put_nowait(qu, "x"); /* handed to B (or stored, if B's
+                                    * deadline came first: same result) */
+    while (cor_now_ns() <= dl)
+        ; /* past B's deadline without letting B run */
+    finish(b, NULL);
+    rec("qsize %zu", cor_queue_size(qu));
+    cor_queue_destroy(qu);
+    return NULL;
+}
+
+static void queue_item_back_on_deadline(void **state)
+{
+    (void)state;
+    rec_reset();
+    assert_int_equal(h_run(deadline_main, NULL, 1), 0);
+    assert_string_equal(rec_text(), "B rc -110\nqsize 1\n");
+}
+
 /* ---- across loops: the waiter on loop 1, put and cancel from loop 0 --- */
 
 static cor_xqueue *xq;
@@ -453,6 +492,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup(bounded_queue_item_back, h_setup),
         cmocka_unit_test_setup(chan_item_back_in_full_buffer, h_setup),
         cmocka_unit_test_setup(shielded_waiter_keeps_item, h_setup),
+        cmocka_unit_test_setup(queue_item_back_on_deadline, h_setup),
         cmocka_unit_test_setup(xqueue_item_put_back_across_loops, h_setup),
         cmocka_unit_test_setup(xsem_unit_put_back_across_loops, h_setup),
     };
