@@ -6,7 +6,7 @@
  * cancelled while data arrives (nothing lost), close while cancelled, a
  * large backlog then the end of stream (Unix and TCP), the choice between
  * multishot and plain recvs (data that comes before the loop's next enter,
- * or after it), bad input.
+ * or after it; a reader cancelled during the change), bad input.
  */
 #include "harness.h"
 #include "internal.h"
@@ -301,7 +301,8 @@ static void *writer(void *arg)
         char c = (char)('a' + k);
         if (write(sv[1], &c, 1) != 1)
             rec("write failed");
-        cor_event_wait(go);
+        if (cor_event_wait(go) < 0)
+            break;
         cor_event_clear(go);
     }
     return NULL;
@@ -356,10 +357,11 @@ static void *choose(void *arg)
     return NULL;
 }
 
-static void run_choose(void *early)
+/* fn on one loop over a fresh TCP pair, closed after. */
+static void run_on_pair(cor_fn *fn, void *arg)
 {
     pair();
-    assert_int_equal(h_run(choose, early, 1), 0);
+    assert_int_equal(h_run(fn, arg, 1), 0);
     close(sv[0]);
     close(sv[1]);
 }
@@ -367,7 +369,7 @@ static void run_choose(void *early)
 static void test_plain_when_data_comes_early(void **state)
 {
     (void)state;
-    run_choose("early");
+    run_on_pair(choose, "early");
     if (!(ring_flags_seen & IORING_SETUP_TASKRUN_FLAG))
         skip(); /* the loop cannot see early data: always multishot */
     assert_string_equal(rec_text(),
@@ -380,10 +382,66 @@ static void test_plain_when_data_comes_early(void **state)
 static void test_multishot_when_data_comes_late(void **state)
 {
     (void)state;
-    run_choose(NULL);
+    run_on_pair(choose, NULL);
     assert_string_equal(rec_text(),
                         "got=abcdefghijklmnopqrst switches=0 plain=0\n"
                         "inflight=0\n");
+}
+
+/* A reader cancelled while the stream waits for its multishot to end (on
+ * the way to plain recvs): nothing is lost, the stream goes on plain. */
+static void *cancel_switch(void *arg)
+{
+    (void)arg;
+    write_early = true;
+    ring_flags_seen = cor__tls_loop->ring_flags;
+    cor_event_create(&go);
+    cor_recv_stream *s;
+    cor_recv_stream_open(&s, sv[0]);
+    cor_task *w = cor_spawn(writer, NULL);
+    char c;
+    bool plain = false;
+    int k;
+    for (k = 0; k < ROUNDS; k++) {
+        if (cor_recv_stream_read(s, &c, 1) != 1)
+            break;
+        cor__recv_stream_switches(s, &plain);
+        if (plain)
+            break; /* the writer writes nothing more */
+        cor_event_set(go);
+        cor_yield();
+    }
+    cor_task_cancel(w);
+    cor_await(w, NULL);
+    cor_task_release(w);
+    rec("plain after %d reads, last %c", k + 1, c);
+    cor_task *t = cor_spawn(reader_late, s);
+    cor_yield(); /* it asks for the multishot's end and parks */
+    cor_task_cancel(t);
+    cor_await(t, NULL);
+    cor_task_release(t);
+    if (write(sv[1], "Z", 1) != 1)
+        rec("write failed");
+    ssize_t n = cor_recv_stream_read(s, &c, 1);
+    uint64_t sw = cor__recv_stream_switches(s, &plain);
+    rec("read=%zd %c switches=%llu plain=%d", n, n > 0 ? c : '-',
+        (unsigned long long)sw, plain);
+    cor_recv_stream_close(s);
+    rec("inflight=%zu", cor__tls_loop->nops);
+    cor_event_destroy(go);
+    return NULL;
+}
+
+static void test_cancelled_while_switching(void **state)
+{
+    (void)state;
+    run_on_pair(cancel_switch, NULL);
+    if (!(ring_flags_seen & IORING_SETUP_TASKRUN_FLAG))
+        skip();
+    assert_string_equal(rec_text(), "plain after 9 reads, last i\n"
+                                    "late=-125 -\n"
+                                    "read=1 Z switches=1 plain=1\n"
+                                    "inflight=0\n");
 }
 
 /* ------------------------------------------------------------ bad input -- */
@@ -430,6 +488,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plain_when_data_comes_early,
                                         h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_multishot_when_data_comes_late,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_cancelled_while_switching,
                                         h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, h_setup, h_teardown),
     };
