@@ -616,7 +616,8 @@ struct cor__debug {
     pthread_t th;
     bool running;
     int pipe[2];
-    bool dump_installed;
+    bool dump_hub;       /* the dump signal is a cor_signal_add handler */
+    bool dump_installed; /* ... or a sigaction of our own (old_dump) */
     struct sigaction old_dump;
     struct watch *w;
     struct cor__stall_shot *shots;
@@ -871,6 +872,45 @@ void cor__debug_loop(struct cor_loop *l)
     l->shot = &d->shots[l->index];
 }
 
+/* The dump signal through the runtime's signal handling (runtime/signal.c):
+ * its handler runs as a callback on loop 0 and starts a task that dumps. */
+static void *dump_task(void *arg)
+{
+    (void)arg;
+    cor_dump_tasks(stderr);
+    return NULL;
+}
+
+static void on_dump_signal(int sig, void *arg)
+{
+    (void)sig;
+    (void)arg;
+    cor_spawn_opts o = {.name = "task-dump"};
+    cor_task *t;
+    if (cor_spawn_ex(&t, dump_task, NULL, &o) == 0)
+        cor_task_detach(t);
+}
+
+/* A signal the runtime does not receive (see coring/signal.h): a handler of
+ * our own that only writes to the watchdog's pipe. */
+static void install_dump_handler(struct cor__debug *d)
+{
+    int none = -1;
+    if (!atomic_compare_exchange_strong(&dump_fd, &none, d->pipe[1])) {
+        cor_log("dump signal: another runtime has it (ignored)");
+        return;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = dump_handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    d->dump_installed = sigaction(d->dump_sig, &sa, &d->old_dump) == 0;
+    if (!d->dump_installed)
+        atomic_store(&dump_fd, -1);
+}
+
+/* On loop 0's thread, once every loop has started. */
 int cor__debug_start(struct cor_runtime *rt)
 {
     struct cor__debug *d = rt->dbg;
@@ -891,20 +931,16 @@ int cor__debug_start(struct cor_runtime *rt)
         sigaction(stall_signal(), &sa, NULL);
     }
     if (d->dump_sig) {
-        int none = -1;
-        if (atomic_compare_exchange_strong(&dump_fd, &none, d->pipe[1])) {
-            struct sigaction sa;
-            memset(&sa, 0, sizeof sa);
-            sa.sa_handler = dump_handler;
-            sa.sa_flags = SA_RESTART;
-            sigemptyset(&sa.sa_mask);
-            d->dump_installed = sigaction(d->dump_sig, &sa, &d->old_dump) == 0;
-            if (!d->dump_installed)
-                atomic_store(&dump_fd, -1);
-        } else {
-            cor_log("dump signal: another runtime has it (ignored)");
-        }
+        int rc = cor_signal_add(d->dump_sig, on_dump_signal, NULL);
+        d->dump_hub = rc == 0;
+        if (rc == -ENOTSUP)
+            install_dump_handler(d);
+        else if (rc < 0)
+            cor_log("dump signal %d: %s (ignored)", d->dump_sig,
+                    cor_strerror(rc));
     }
+    if (!d->stall_ns && !d->dump_installed)
+        return 0; /* the watchdog has nothing to do */
     int rc = pthread_create(&d->th, NULL, watchdog, d);
     if (rc != 0)
         return -rc;
@@ -917,6 +953,10 @@ void cor__debug_stop(struct cor_runtime *rt)
     struct cor__debug *d = rt->dbg;
     if (!d)
         return;
+    if (d->dump_hub) {
+        cor_signal_remove(d->dump_sig);
+        d->dump_hub = false;
+    }
     if (d->dump_installed) {
         sigaction(d->dump_sig, &d->old_dump, NULL);
         atomic_store(&dump_fd, -1);

@@ -305,14 +305,16 @@ static char *read_file(const char *path)
     return out;
 }
 
+static int dump_sig;
+
 static void *signal_main(void *arg)
 {
     (void)arg;
     cor_task *t = spawn_named("napper", sleeper, NULL);
     cor_yield();
-    kill(getpid(), SIGUSR1);
-    /* The watchdog thread writes the dump: poll the file until it is
-     * complete (bounded). */
+    kill(getpid(), dump_sig);
+    /* The dump is written by another task or thread: poll the file until
+     * it is complete (bounded). */
     for (int i = 0; i < 500; i++) {
         char *s = read_file(dump_path);
         bool done = s && strstr(s, "end of task dump");
@@ -326,17 +328,19 @@ static void *signal_main(void *arg)
     return NULL;
 }
 
-static void test_dump_on_signal(void **state)
+/* Run signal_main with sig as the dump signal, stderr captured. */
+static char *dump_by_signal(int sig)
 {
-    (void)state;
     char path[] = "/tmp/coring-dump-XXXXXX";
     int fd = mkstemp(path);
-    assert_true(fd >= 0);
+    if (fd < 0)
+        return NULL;
     dump_path = path;
+    dump_sig = sig;
     fflush(stderr);
     int saved = dup(STDERR_FILENO);
     dup2(fd, STDERR_FILENO);
-    cor_run_opts o = {.loops = 1, .dump_signal = SIGUSR1};
+    cor_run_opts o = {.loops = 1, .dump_signal = sig};
     int rc = cor_run_ex(signal_main, NULL, &o, NULL);
     fflush(stderr);
     dup2(saved, STDERR_FILENO);
@@ -344,15 +348,41 @@ static void test_dump_on_signal(void **state)
     close(fd);
     char *s = read_file(path);
     unlink(path);
-    assert_int_equal(rc, 0);
+    if (rc != 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void test_dump_on_signal(void **state)
+{
+    (void)state;
+    char *s = dump_by_signal(SIGUSR1);
+    capture_set(s);
+    assert_non_null(s);
+    /* main, napper, and the task that dumps (on loop 0, started by the
+     * signal's handler). */
+    assert_non_null(strstr(s, "task dump: 3 tasks on 1 loops\n"));
+    assert_non_null(strstr(s, "'napper' waiting on sleep\n"));
+    assert_non_null(strstr(s, "'task-dump' running\n"));
+    struct sigaction sa;
+    sigaction(SIGUSR1, NULL, &sa);
+    assert_true(sa.sa_handler == SIG_DFL);
+}
+
+static void test_dump_on_other_signal(void **state)
+{
+    (void)state;
+    /* A signal the runtime does not receive: its own handler and the
+     * watchdog thread dump, and the old disposition comes back. */
+    char *s = dump_by_signal(SIGPWR);
     capture_set(s);
     assert_non_null(s);
     assert_non_null(strstr(s, "task dump: 2 tasks on 1 loops\n"));
     assert_non_null(strstr(s, "'napper' waiting on sleep\n"));
-    assert_non_null(strstr(s, "waiting on sleep"));
-    /* The signal's old disposition is back. */
     struct sigaction sa;
-    sigaction(SIGUSR1, NULL, &sa);
+    sigaction(SIGPWR, NULL, &sa);
     assert_true(sa.sa_handler == SIG_DFL);
 }
 
@@ -515,6 +545,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dump_across_loops, h_setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_dump_on_signal, h_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dump_on_other_signal, h_setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_stall_detector, h_setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_stall_while_asleep, h_setup,
                                         teardown),
