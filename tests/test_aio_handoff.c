@@ -405,6 +405,7 @@ static cor_xqueue *xq;
 static cor_xsem *xs;
 static cor_xevent *parked;
 static atomic_int xgot, xcancelled;
+static atomic_bool sent;
 
 static void *x_getter(void *arg)
 {
@@ -415,11 +416,14 @@ static void *x_getter(void *arg)
 }
 
 /* Runs after x_getter on loop 1 (tasks start in spawn order), so the
- * getter is parked in its get when loop 0 hears of it. */
+ * getter is parked in its get when loop 0 hears of it; then holds loop 1
+ * until loop 0 has sent both messages, so loop 1 sees them together. */
 static void *x_signal(void *arg)
 {
     (void)arg;
     cor_xevent_set(parked);
+    while (!atomic_load(&sent))
+        ; /* loop 1 drains nothing meanwhile */
     return NULL;
 }
 
@@ -438,6 +442,7 @@ static void *x_main(void *arg)
     else
         cor_xqueue_put_nowait(xq, "x");
     cor_task_cancel(g);
+    atomic_store(&sent, true);
     cor_await(g, NULL);
     cor_await(s, NULL);
     cor_task_release(g);
@@ -450,6 +455,7 @@ static void xqueue_item_put_back_across_loops(void **state)
     (void)state;
     atomic_store(&xgot, 0);
     atomic_store(&xcancelled, 0);
+    atomic_store(&sent, false);
     assert_int_equal(cor_xqueue_create(&xq, 4), 0);
     assert_int_equal(cor_xevent_create(&parked), 0);
     assert_int_equal(h_run(x_main, NULL, 2), 0);
@@ -467,6 +473,7 @@ static void xsem_unit_put_back_across_loops(void **state)
     (void)state;
     atomic_store(&xgot, 0);
     atomic_store(&xcancelled, 0);
+    atomic_store(&sent, false);
     assert_int_equal(cor_xsem_create(&xs, 0, 1), 0);
     assert_int_equal(cor_xevent_create(&parked), 0);
     assert_int_equal(h_run(x_main, (void *)1, 2), 0);
