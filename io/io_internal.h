@@ -74,6 +74,12 @@ static inline void cor__fixed_apply(struct io_uring_sqe *sqe)
     }
 }
 
+/* cor_server_start on several numeric hosts (one listener per host and
+ * loop, one port); one of handler and sfn is set (server.c). */
+int cor__server_start_hosts(cor_server **out, const char *const *hosts,
+                            int nhosts, int port, cor_conn_fn *handler,
+                            cor_stream_fn *sfn, void *arg,
+                            const cor_server_opts *opts);
 /* A stream server's connection: reader and writer around fn (stream.c). */
 void cor__stream_serve(int fd, cor_stream_fn *fn, void *arg);
 /* A reader and a writer that own the connected TCP socket fd (closed once

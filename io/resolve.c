@@ -418,9 +418,12 @@ int cor_open_connection_name(const char *host, const char *service,
 
 /* ---------------------------------------------------------- servers ---- */
 
-/* host:service resolved for listening: the first address, numeric. */
-static int passive_addr(const char *host, const char *service,
-                        char *num, size_t numlen, int *port)
+#define MAX_HOSTS 8
+
+/* host:service resolved for listening: every address (at most MAX_HOSTS,
+ * duplicates dropped), numeric, and the port. */
+static int passive_addrs(const char *host, const char *service,
+                         char num[][INET6_ADDRSTRLEN], int *port)
 {
     if (!service)
         return -EINVAL;
@@ -431,38 +434,65 @@ static int passive_addr(const char *host, const char *service,
     int rc = cor_getaddrinfo(host, service, &hints, &res);
     if (rc < 0)
         return rc;
-    const struct sockaddr *sa = res->ai_addr;
-    const void *bin;
-    if (sa->sa_family == AF_INET) {
-        bin = &((const struct sockaddr_in *)sa)->sin_addr;
-        *port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
-    } else {
-        bin = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        *port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+    int n = 0;
+    for (const struct addrinfo *ai = res; ai && n < MAX_HOSTS;
+         ai = ai->ai_next) {
+        const struct sockaddr *sa = ai->ai_addr;
+        const void *bin;
+        if (sa->sa_family == AF_INET) {
+            bin = &((const struct sockaddr_in *)sa)->sin_addr;
+            *port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+        } else if (sa->sa_family == AF_INET6) {
+            bin = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+            *port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+        } else {
+            continue;
+        }
+        if (!inet_ntop(sa->sa_family, bin, num[n], INET6_ADDRSTRLEN))
+            continue;
+        bool dup = false;
+        for (int k = 0; k < n; k++)
+            dup |= strcmp(num[k], num[n]) == 0;
+        n += !dup;
     }
-    rc = inet_ntop(sa->sa_family, bin, num, (socklen_t)numlen) ? 0
-                                                                : -EINVAL;
     freeaddrinfo(res);
-    return rc;
+    return n ? n : -ENOENT;
+}
+
+static int start_by_name(cor_server **out, const char *host,
+                         const char *service, cor_conn_fn *handler,
+                         cor_stream_fn *sfn, void *arg,
+                         const cor_server_opts *opts)
+{
+    if (!out || (!handler && !sfn))
+        return -EINVAL;
+    char num[MAX_HOSTS][INET6_ADDRSTRLEN];
+    const char *hosts[MAX_HOSTS];
+    int port = 0;
+    int n = passive_addrs(host, service, num, &port);
+    if (n < 0)
+        return n;
+    for (int i = 0; i < n; i++)
+        hosts[i] = num[i];
+    cor_server_opts o = opts ? *opts : (cor_server_opts){0};
+    if (sfn)
+        o.nodelay = true; /* as cor_stream_server_start */
+    return cor__server_start_hosts(out, hosts, n, port, handler, sfn, arg,
+                                   &o);
 }
 
 int cor_server_start_name(cor_server **out, const char *host,
                           const char *service, cor_conn_fn *handler,
                           void *arg, const cor_server_opts *opts)
 {
-    char num[INET6_ADDRSTRLEN];
-    int port;
-    int rc = passive_addr(host, service, num, sizeof num, &port);
-    return rc < 0 ? rc : cor_server_start(out, num, port, handler, arg, opts);
+    cor__need_task("cor_server_start_name");
+    return start_by_name(out, host, service, handler, NULL, arg, opts);
 }
 
 int cor_stream_server_start_name(cor_server **out, const char *host,
                                  const char *service, cor_stream_fn *fn,
                                  void *arg, const cor_server_opts *opts)
 {
-    char num[INET6_ADDRSTRLEN];
-    int port;
-    int rc = passive_addr(host, service, num, sizeof num, &port);
-    return rc < 0 ? rc
-                  : cor_stream_server_start(out, num, port, fn, arg, opts);
+    cor__need_task("cor_stream_server_start_name");
+    return start_by_name(out, host, service, NULL, fn, arg, opts);
 }

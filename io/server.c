@@ -315,17 +315,25 @@ static void server_free(struct cor_server *s)
     server_release(s);
 }
 
-/* One of handler and sfn is set. */
-static int server_start(cor_server **out, const char *host, int port,
-                        cor_conn_fn *handler, cor_stream_fn *sfn, void *arg,
-                        const cor_server_opts *opts)
+/*
+ * One of handler and sfn is set.  One listener per host and loop: listener
+ * i is on hosts[i / loops] and its acceptor on loop i % loops.  With several
+ * hosts (a name's addresses) IPv6 listeners are IPv6-only, so that "::" and
+ * "0.0.0.0" can both be bound.
+ */
+int cor__server_start_hosts(cor_server **out, const char *const *hosts,
+                            int nhosts, int port, cor_conn_fn *handler,
+                            cor_stream_fn *sfn, void *arg,
+                            const cor_server_opts *opts)
 {
     struct cor_loop *l = cor__tls_loop;
     cor_server_opts o = opts ? *opts : (cor_server_opts){0};
-    int nloops = o.loops ? o.loops : cor_loop_count();
-    if (!out || (!handler && !sfn) || nloops < 0 ||
-        nloops > cor_loop_count() || port < 0 || port > 65535)
+    int loops = o.loops ? o.loops : cor_loop_count();
+    if (!out || (!handler && !sfn) || loops < 0 ||
+        loops > cor_loop_count() || port < 0 || port > 65535 ||
+        nhosts < 1 || nhosts > 64 || !hosts)
         return -EINVAL;
+    int nloops = loops * nhosts; /* listeners */
     struct cor_server *s = calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
@@ -346,10 +354,11 @@ static int server_start(cor_server **out, const char *host, int port,
     }
     for (int i = 0; i < nloops; i++)
         s->acc[i].lfd = -1;
-    cor_listen_opts lo = {.backlog = o.backlog, .reuseport = true};
+    cor_listen_opts lo = {
+        .backlog = o.backlog, .reuseport = true, .v6only = nhosts > 1};
     /* The first listener picks the port (port 0), the others share it. */
     for (int i = 0; i < nloops; i++) {
-        int fd = cor_tcp_listen(host, i ? s->port : port, &lo);
+        int fd = cor_tcp_listen(hosts[i / loops], i ? s->port : port, &lo);
         if (fd < 0) {
             server_free(s);
             return fd;
@@ -360,7 +369,7 @@ static int server_start(cor_server **out, const char *host, int port,
             s->port = cor_sock_port(fd);
     }
     for (int i = 0; i < nloops; i++) {
-        cor_spawn_opts so = {.name = "acceptor", .loop = COR_LOOP(i)};
+        cor_spawn_opts so = {.name = "acceptor", .loop = COR_LOOP(i % loops)};
         int rc = cor_spawn_ex(&s->tasks[i], acceptor_main, &s->acc[i], &so);
         if (rc < 0) {
             cor_server_stop(s); /* the acceptors already started */
@@ -387,7 +396,8 @@ int cor_server_start(cor_server **out, const char *host, int port,
                      const cor_server_opts *opts)
 {
     cor__need_task("cor_server_start");
-    return server_start(out, host, port, handler, NULL, arg, opts);
+    return cor__server_start_hosts(out, &host, 1, port, handler, NULL, arg,
+                                   opts);
 }
 
 int cor_stream_server_start(cor_server **out, const char *host, int port,
@@ -401,7 +411,7 @@ int cor_stream_server_start(cor_server **out, const char *host, int port,
      * transports set TCP_NODELAY too). */
     cor_server_opts o = opts ? *opts : (cor_server_opts){0};
     o.nodelay = true;
-    return server_start(out, host, port, NULL, fn, arg, &o);
+    return cor__server_start_hosts(out, &host, 1, port, NULL, fn, arg, &o);
 }
 
 int cor_server_port(const cor_server *s)

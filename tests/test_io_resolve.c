@@ -399,6 +399,16 @@ static void test_he_cancelled(void **state)
 
 /* ------------------------------------------------------------ by name -- */
 
+static void *idle_echo(int fd, void *arg)
+{
+    (void)arg;
+    char buf[64];
+    ssize_t n;
+    while ((n = cor_recv(fd, buf, sizeof buf, 0)) > 0)
+        cor_send(fd, buf, (size_t)n, 0);
+    return NULL;
+}
+
 static void echo_line(cor_reader *r, cor_writer *w, void *arg)
 {
     (void)arg;
@@ -457,6 +467,41 @@ static void test_by_name(void **state)
     assert_int_equal(h_count_fds(), fds);
 }
 
+/* A NULL host: every local address, both families, one port. */
+static void *main_any_address(void *arg)
+{
+    (void)arg;
+    cor_server *s;
+    int rc = cor_server_start_name(&s, NULL, "0", idle_echo, NULL,
+                                   &(cor_server_opts){.loops = 2});
+    rec("server %d", rc);
+    if (rc < 0)
+        return NULL;
+    int port = cor_server_port(s);
+    const char *hosts[] = {"127.0.0.1", "::1"};
+    for (int i = 0; i < 2; i++) {
+        int fd = cor_tcp_connect(hosts[i], port, -1);
+        char buf[4] = "";
+        if (fd >= 0) {
+            cor_send(fd, "abc", 3, 0);
+            cor_recv(fd, buf, 3, MSG_WAITALL);
+            close(fd);
+        }
+        rec("%s %s", hosts[i], buf);
+    }
+    cor_server_stop(s);
+    return NULL;
+}
+
+static void test_any_address(void **state)
+{
+    (void)state;
+    int fds = h_count_fds();
+    assert_int_equal(h_run(main_any_address, NULL, 2), 0);
+    assert_string_equal(rec_text(), "server 0\n127.0.0.1 abc\n::1 abc\n");
+    assert_int_equal(h_count_fds(), fds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -473,6 +518,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_he_cancelled, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_by_name, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_any_address, h_setup,
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

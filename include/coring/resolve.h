@@ -103,10 +103,13 @@ COR_API int cor_open_connection_name(const char *host, const char *service,
 /*
  * cor_server_start_name / cor_stream_server_start_name - cor_server_start
  * and cor_stream_server_start (coring/io.h, coring/stream.h) on a name:
- * host (NULL: every local address, "0.0.0.0") is resolved on the executor
- * and the server listens on the first address it gives; service is a port
- * number ("0": a free port) or a service name.  Returns what the numeric
- * calls return, or the resolver's error.  Suspends (for the lookup).
+ * host (NULL: every local address, "0.0.0.0" and "::") is resolved on
+ * the executor and the server listens on every address it gives (up to 8;
+ * one listener per address and loop, all on one port; IPv6 listeners are
+ * IPv6-only then), so "localhost" with both ::1 and 127.0.0.1 is served on
+ * both; service is a port number ("0": a free port) or a service name.
+ * Returns what the numeric calls return, -ENOENT when the name gives no
+ * address, or the resolver's error.  Suspends (for the lookup).
  * Thread: a task.
  */
 COR_API int cor_server_start_name(cor_server **out, const char *host,
