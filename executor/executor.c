@@ -62,26 +62,32 @@ struct job {
  * of the loop is in it) and serves the next loop, so workers walk the list
  * of ports without a lock.
  */
+/* What one side writes on every job starts a cache line of its own, so
+ * that the other side reads it without also fighting for its neighbours. */
+#define LINE _Alignas(64)
+
 struct port {
     struct cor__loop_slot slot;
-    pthread_mutex_t mu;
+    struct cor_loop *loop;
+    struct cor__msg msg;
+    struct port *_Atomic next;  /* all ports; set once */
+    struct port *free_next;     /* under P.mu */
+    /* The workers' side. */
+    LINE pthread_mutex_t mu;
     struct cor__list queue;     /* under mu */
-    /* Submitted, not yet in queue, newest first: pushed without the lock,
-     * moved to queue (in order) under it when queue runs dry, and before a
-     * cancel looks for its job. */
-    _Atomic(struct job *) incoming;
+    uint64_t locks, lock_waits; /* under mu */
+    uint64_t cancelled;         /* under mu */
+    LINE _Atomic(struct job *) done; /* finished, newest first */
+    /* The submitters' side.  incoming: submitted, not yet in queue,
+     * newest first: pushed without the lock, moved to queue (in order)
+     * under it when queue runs dry, and before a cancel looks for its
+     * job. */
+    LINE _Atomic(struct job *) incoming;
     /* Queued jobs no worker has claimed yet.  A worker claims one (takes
      * n down by one) before it takes the lock to pop, so that a job draws
      * one worker to the lock, not every worker that watches.  The queue
      * holds at least n jobs, and at most n plus the pending claims. */
     _Atomic size_t n;
-    uint64_t locks, lock_waits; /* under mu */
-    uint64_t cancelled;         /* under mu */
-    struct cor_loop *loop;
-    _Atomic(struct job *) done; /* finished, newest first */
-    struct cor__msg msg;
-    struct port *_Atomic next;  /* all ports; set once */
-    struct port *free_next;     /* under P.mu */
 };
 
 struct worker {
@@ -90,8 +96,8 @@ struct worker {
     struct cor__list park;   /* in P.parked while it sleeps */
     pthread_cond_t cv;       /* it sleeps on its own */
     bool woken;              /* under P.mu: taken off P.parked to work */
-    _Atomic bool running;    /* a job; set before it leaves its queue */
     /* Written by its thread only: */
+    LINE _Atomic bool running; /* a job; set before it leaves its queue */
     _Atomic uint64_t completed, skipped, posts;
     struct port *cursor;     /* the port to look at first */
 };
@@ -123,21 +129,25 @@ static struct {
     /* Read without P.mu (written under it, but nqueued). */
     /* Slots taken: jobs in every port's queue, and slots granted to
      * parked submitters that have not queued their job yet.  Only ever
-     * raised by a compare-and-swap below the bound. */
-    _Atomic size_t nqueued;
-    _Atomic size_t cap;       /* o.queue_cap */
+     * raised by a compare-and-swap below the bound.  Written on every
+     * job. */
+    LINE _Atomic size_t nqueued;
+    /* Read on every job, written seldom. */
+    LINE _Atomic size_t cap;  /* o.queue_cap */
     _Atomic unsigned max_threads; /* o.max_threads */
     _Atomic unsigned nfailing; /* jobs being failed by fail_queued() */
     _Atomic unsigned nwaiting; /* submitters waiting for room */
-    _Atomic unsigned nidle, nspinning, nwaking; /* workers asleep, watching,
-                                                  woken and not back yet */
     _Atomic unsigned nthreads;
     /* Workers running a job that runs cor_run() (a runtime of its own):
      * they do not count against max_threads while it runs, so that its
      * tasks' jobs find a worker. */
     _Atomic unsigned nlent;
     _Atomic unsigned ndraining; /* threads waiting in a drain */
-    unsigned nroom_threads;
+    /* Written when workers start or stop watching or sleeping. */
+    LINE _Atomic unsigned nidle, nspinning, nwaking; /* workers asleep,
+                                                  watching, woken and not
+                                                  back yet */
+    LINE unsigned nroom_threads;
     struct worker *retired;   /* exited, not joined yet */
     uint64_t retired_completed, retired_skipped, retired_posts;
     cor_executor_opts o;
@@ -512,7 +522,7 @@ static struct port *port_get(void)
     lock();
     if ((p = P.free_ports)) {
         P.free_ports = p->free_next;
-    } else if ((p = malloc(sizeof *p))) {
+    } else if ((p = aligned_alloc(64, sizeof *p))) {
         port_init(p);
         atomic_store(&p->next, atomic_load(&P.ports));
         atomic_store(&P.ports, p); /* published whole */
@@ -597,7 +607,7 @@ static void *worker_main(void *p);
 
 static struct worker *worker_new(void)
 {
-    struct worker *w = malloc(sizeof *w);
+    struct worker *w = aligned_alloc(64, sizeof *w);
     if (!w)
         return NULL;
     pthread_condattr_t ca;
