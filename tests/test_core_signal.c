@@ -8,12 +8,14 @@
  * the program's sigaction handler); masks are restored; bad input.  No
  * timing: each step waits for the previous one to have happened.
  */
+#include "child.h"
 #include "harness.h"
 
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int sigself(int sig)
@@ -345,6 +347,52 @@ static void test_unwanted_signal_forwarded(void **state)
     run_forward(SIGINT, true);
 }
 
+/* In a child: an unwanted SIGTERM takes its default action (the process
+ * ends by SIGTERM, as without coring), and a second SIGINT while main's
+ * cleanup hangs ends the process by SIGINT. */
+static void *main_sigterm(void *arg)
+{
+    (void)arg;
+    sigself(SIGTERM);
+    cor_sleep(3600);
+    return NULL;
+}
+
+static void *main_hung_cleanup(void *arg)
+{
+    (void)arg;
+    sigself(SIGINT);
+    cor_sleep(3600); /* cancelled by the first SIGINT */
+    cor_shield_begin();
+    sigself(SIGINT); /* the second one, while cleanup still runs */
+    cor_sleep(3600);
+    cor_shield_end();
+    return NULL;
+}
+
+struct child_main {
+    cor_fn *fn;
+};
+
+static void child_run(void *arg)
+{
+    cor_run(((struct child_main *)arg)->fn, NULL);
+    _exit(0); /* not reached: the signal ends the process */
+}
+
+static void test_default_actions_in_child(void **state)
+{
+    (void)state;
+    struct child_result r;
+    struct child_main term = {main_sigterm}, hung = {main_hung_cleanup};
+    run_in_child(child_run, &term, &r);
+    assert_true(WIFSIGNALED(r.status));
+    assert_int_equal(WTERMSIG(r.status), SIGTERM);
+    run_in_child(child_run, &hung, &r);
+    assert_true(WIFSIGNALED(r.status));
+    assert_int_equal(WTERMSIG(r.status), SIGINT);
+}
+
 /* ----------------------------------------------------------- the masks -- */
 
 static bool blocked(int sig)
@@ -480,6 +528,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigint_waited, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_unwanted_signal_forwarded,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_default_actions_in_child,
                                         h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_masks, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_program_blocked_signal, h_setup,
