@@ -245,11 +245,11 @@ static void on_read(struct cor__op *op, struct io_uring_cqe *cqe)
     int res = cqe->res;
     for (int i = 0; res > 0 && i < res / (int)sizeof h->buf[0]; i++)
         deliver(h, (int)h->buf[i].ssi_signo);
-    if (res < 0 && res != -EAGAIN && res != -EINTR) {
+    if (res < 0 && res != -EAGAIN && res != -EINTR && res != -ECANCELED) {
+        /* Not re-armed: the managed signals stay blocked and pending. */
         cor_log("signals: reading the signalfd failed: %s",
                 cor_strerror(res));
-        if (res != -ECANCELED)
-            return;
+        return;
     }
     arm(h);
 }
