@@ -17,7 +17,7 @@
 set -eu
 SERVER=${1:?usage: stats_cost.sh ECHO_SERVER [N1 N2]}
 N1=${2:-1000}
-N2=${3:-6000}
+N2=${3:-16000}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -62,7 +62,25 @@ measure() {
     grep -h '^totals:' "$TMP"/cg."$port".*.1 | awk '{print $2}'
 }
 
+# The server's user and system CPU ticks (/proc/PID/stat) over $1 requests,
+# natively: how much of a request's CPU is user space at all.
+cpu_split() {
+    local port pid a b
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$SERVER" echo "$port" 1 >/dev/null 2>&1 &
+    pid=$!
+    python3 "$TMP/client.py" "$port" 100
+    a=$(awk '{print $14 + 0, $15 + 0}' "/proc/$pid/stat")
+    python3 "$TMP/client.py" "$port" "$1"
+    b=$(awk '{print $14 + 0, $15 + 0}' "/proc/$pid/stat")
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    set -- $a $b
+    echo "user $(( $3 - $1 )) ticks, system $(( $4 - $2 )) ticks"
+}
+
 A=$(measure "$N1")
 B=$(measure "$N2")
 echo "$SERVER: $(( (B - A) / (N2 - N1) )) instructions per request" \
      "($A for $N1 requests, $B for $N2)"
+echo "$SERVER: CPU over 80000 requests: $(cpu_split 80000)"

@@ -400,7 +400,7 @@ struct cor_loop {
     unsigned sqe_seen, cqe_seen; /* the ring's SQ tail and CQ head when
                                     last folded into stats */
     /* Watched by the stall detector (debug.c): beat copies
-     * stats.iterations at the start of each iteration (a relaxed store the
+     * stats.iterations at the end of each iteration (a relaxed store the
      * watchdog thread reads). */
     _Atomic uint64_t beat;
     struct cor__stall_shot *shot; /* preallocated, for the stall signal */

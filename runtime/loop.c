@@ -501,10 +501,12 @@ static void update_time(struct cor_loop *l)
 static void run_ready(struct cor_loop *l)
 {
     struct cor__soon *s = l->ready.head;
+    if (!s)
+        return;
     cor__fifo_init(&l->ready);
     /* A stopping loop looks at its stop condition after every batch it
      * ran (the last callbacks may have been what it waited for). */
-    if (s && l->stopping)
+    if (l->stopping)
         l->recheck = true;
     if (cor__unlikely(l->slow_ns)) {
         cor__debug_run_timed(l, s); /* debug mode: slow steps */
@@ -623,9 +625,6 @@ static void expire_timers(struct cor_loop *l)
 
 static void run_once(struct cor_loop *l)
 {
-    /* For the stall detector's thread: this loop came back to its poll. */
-    atomic_store_explicit(&l->beat, l->stats.iterations,
-                          memory_order_relaxed);
     update_time(l);
     run_ready(l);
     drain_inbox(l);
@@ -633,8 +632,11 @@ static void run_once(struct cor_loop *l)
     submit_and_wait(l, timeout);
     reap_completions(l);
     expire_timers(l);
-    /* Always counted: the stall detector's heartbeat. */
-    if (cor__unlikely(++l->stats.iterations % FOLD_EVERY == 0))
+    /* Always counted: the stall detector's heartbeat, which its thread
+     * reads (the loop came back from its poll and ran a whole iteration). */
+    uint64_t it = ++l->stats.iterations;
+    atomic_store_explicit(&l->beat, it, memory_order_relaxed);
+    if (cor__unlikely(it % FOLD_EVERY == 0))
         COR__STAT(fold_ring_counts(l));
 }
 
