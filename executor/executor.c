@@ -684,9 +684,10 @@ static void start_worker(struct worker *w);
 /*
  * After a job was queued: if no worker that is awake will take it, wake or
  * start one.  A loop submitting to busy workers at their maximum takes no
- * pool lock.  (A worker going to sleep raises nidle and then looks at the
- * ports' unclaimed counts; we raised one and then look at nidle: one of us
- * sees the other.)
+ * pool lock.  (A worker going to sleep raises nidle, and a worker
+ * retiring lowers nthreads, and then looks at the ports' unclaimed counts;
+ * we raised one and then look at nidle and nthreads: one of us sees the
+ * other.)
  */
 static void kick(void)
 {
@@ -948,14 +949,20 @@ static void *worker_main(void *p)
         }
         lock();
         if (P.quit || P.nthreads - P.nlent > P.o.max_threads ||
-            !park(self))
-            break;
+            !park(self)) {
+            P.nthreads--;
+            /* A job queued as we left, by a submitter that saw us
+             * neither asleep nor gone (see kick()): lowering nthreads
+             * before looking at the ports closes the gap. */
+            if (P.quit || !any_claimable() || !below_max())
+                break;
+            P.nthreads++;
+        }
         unlock();
     }
     /* Retire (P.mu held).  Each retiring worker joins the one that retired
      * before it, so at most one exited thread waits to be joined (by the
      * next one or shutdown). */
-    P.nthreads--;
     P.retired_completed += atomic_load(&self->completed);
     P.retired_skipped += atomic_load(&self->skipped);
     P.retired_posts += atomic_load(&self->posts);
