@@ -265,6 +265,8 @@ int cor_stats_print(FILE *f)
     struct cor_task *self = asking_task("cor_stats_print", &rc);
     if (!self)
         return rc;
+    if (!f)
+        return -EINVAL;
     struct cor_runtime *rt = self->fut.loop->rt;
     struct ask *a = ask_all(rt, self, stats_answer);
     if (!a)

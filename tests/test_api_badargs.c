@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,12 @@ static int gen_body(cor_gen *g, void *arg)
 {
     (void)arg;
     return cor_gen_yield(g, NULL);
+}
+
+static void on_signal(int sig, void *arg)
+{
+    (void)sig;
+    (void)arg;
 }
 
 static int next_none(void *self, void **item)
@@ -551,7 +558,64 @@ static long shield_end_unopened(void)
     X(proc_signal, O, -EINVAL, cor_proc_signal(NUL, SIGTERM))                  \
     X(proc_terminate, O, -EINVAL, cor_proc_terminate(NUL))                     \
     X(proc_kill, O, -EINVAL, cor_proc_kill(NUL))                               \
-    X(proc_free, T, 0, (cor_proc_free(NUL), 0))
+    X(proc_free, T, 0, (cor_proc_free(NUL), 0))                                \
+    /* the task forms of the combinators, group_close */                       \
+    X(gather_tasks_nots, T, -EINVAL, cor_gather_tasks(NUL, 1, NULL, NULL, 0))  \
+    X(gather_tasks_nulltask, T, -EINVAL,                                       \
+      cor_gather_tasks((cor_task *[]){NULL}, 1, NULL, NULL, 0))                \
+    X(wait_tasks_nots, T, -EINVAL,                                             \
+      cor_wait_tasks(NUL, 1, COR_ALL_COMPLETED, 1, NULL))                      \
+    X(as_completed_create_tasks_noout, T, -EINVAL,                             \
+      cor_as_completed_create_tasks(NUL, NULL, 0, 1))                          \
+    X(as_completed_create_tasks_nots, T, -EINVAL,                              \
+      cor_as_completed_create_tasks(OUTP(cor_as_completed *), NUL, 1, 1))      \
+    X(as_completed_next_task, T, -EINVAL,                                      \
+      cor_as_completed_next_task(NUL, OUTP(cor_task *)))                       \
+    X(as_completed_next_task_noout, T, -EINVAL,                                \
+      cor_as_completed_next_task(AC(), NUL))                                   \
+    X(group_close, T, -EINVAL, cor_group_close(NUL, NULL))                     \
+    X(task_detach, O, 0, (cor_task_detach(NUL), 0))                            \
+    X(now_ns, O, 1, cor_now_ns() > 0)                                          \
+    X(executor_shutdown, O, 0, (cor_executor_shutdown(), 0))                   \
+    /* debug.h */                                                              \
+    X(dump_tasks_nofile, T, -EINVAL, cor_dump_tasks(NUL))                      \
+    X(dump_tasks_off, O, -EPERM, cor_dump_tasks(stderr))                       \
+    X(loop_stats_all_noout, T, -EINVAL, cor_loop_stats_all(NUL, 4))            \
+    X(loop_stats_all_off, O, -EPERM, cor_loop_stats_all(NUL, 0))               \
+    X(loop_stats_print, O, 0, (cor_loop_stats_print(NUL, NUL), 0))             \
+    X(stats_print_nofile, T, -EINVAL, cor_stats_print(NUL))                    \
+    /* signal.h */                                                             \
+    X(signal_add_nofn, T, -EINVAL, cor_signal_add(SIGUSR1, NULL, NULL))        \
+    X(signal_add_badsig, T, -EINVAL, cor_signal_add(-1, on_signal, NULL))      \
+    X(signal_add_off, O, -EPERM, cor_signal_add(SIGUSR1, on_signal, NULL))     \
+    X(signal_remove_badsig, T, -EINVAL, cor_signal_remove(-1))                 \
+    X(signal_remove_off, O, -EPERM, cor_signal_remove(SIGUSR1))                \
+    X(signal_wait_badsig, T, -EINVAL, cor_signal_wait(-1))                     \
+    X(signal_wait_off, O, ABORT, cor_signal_wait(SIGUSR1))                     \
+    X(signal_wait_any_nosigs, T, -EINVAL, cor_signal_wait_any(NUL, 1))         \
+    X(signal_wait_any_none, T, -EINVAL,                                        \
+      cor_signal_wait_any((const int[]){SIGUSR1}, 0))                          \
+    /* resolve.h */                                                            \
+    X(getaddrinfo_nores, T, -EINVAL,                                           \
+      cor_getaddrinfo("127.0.0.1", "80", NULL, NUL))                           \
+    X(getaddrinfo_noname, T, -EINVAL,                                          \
+      cor_getaddrinfo(NUL, NUL, NULL, OUTP(struct addrinfo *)))                \
+    X(getnameinfo_noaddr, T, -EINVAL,                                          \
+      cor_getnameinfo(NUL, 16, BUF, 16, NULL, 0, 0))                           \
+    X(tcp_connect_addrs_none, T, -EINVAL, cor_tcp_connect_addrs(NUL, NULL))    \
+    X(tcp_connect_name_badport, T, 1,                                          \
+      cor_tcp_connect_name("127.0.0.1", "99999", NULL) < 0)                    \
+    X(open_connection_name_noout, T, -EINVAL,                                  \
+      cor_open_connection_name("127.0.0.1", "1", NULL, NUL, NUL))              \
+    X(server_start_name_noout, T, -EINVAL,                                     \
+      cor_server_start_name(NUL, "127.0.0.1", "0", conn_fn, NULL, NULL))       \
+    X(server_start_name_nohandler, T, -EINVAL,                                 \
+      cor_server_start_name(OUTP(cor_server *), "127.0.0.1", "0", NULL, NULL,  \
+                            NULL))                                             \
+    X(stream_server_start_name_noout, T, -EINVAL,                              \
+      cor_stream_server_start_name(NUL, "127.0.0.1", "0", stream_fn, NULL,     \
+                                   NULL))                                      \
+    X(server_shutdown, T, -EINVAL, cor_server_shutdown(NUL, 0))
 
 enum { O, T };
 

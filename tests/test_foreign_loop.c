@@ -115,9 +115,12 @@ static int gen_body(cor_gen *g, void *arg)
     X(gen_destroy, N, 0, (cor_gen_destroy(o.gen), 0))                          \
     X(group_spawn, N, XDEV, cor_group_spawn(o.grp, NULL, noop, NULL))          \
     X(group_join, S, XDEV, cor_group_join(o.grp, NULL))                        \
+    X(group_close, S, XDEV, cor_group_close(o.grp, NULL))                      \
     X(group_size, N, 0, (long)cor_group_size(o.grp))                           \
     X(group_destroy, N, 0, (cor_group_destroy(o.grp), 0))                      \
     X(ac_next, S, XDEV, cor_as_completed_next(o.ac, &(cor_future *){0}))       \
+    X(ac_next_task, S, XDEV,                                                   \
+      cor_as_completed_next_task(o.ac, &(cor_task *){0}))                      \
     X(ac_destroy, N, 0, (cor_as_completed_destroy(o.ac), 0))                   \
     X(ac_create, S, XDEV,                                                      \
       cor_as_completed_create(&(cor_as_completed *){0}, &o.fut, 1, 1.0))       \
@@ -125,6 +128,9 @@ static int gen_body(cor_gen *g, void *arg)
     X(gather_future, S, XDEV,                                                  \
       cor_gather_future(&o.fut, 1, NULL, NULL, 0, &(cor_future *){0}))         \
     X(wait, S, XDEV, cor_wait(&o.fut, 1, COR_ALL_COMPLETED, 1.0, NULL))        \
+    X(gather_tasks, S, XDEV, cor_gather_tasks(&o.task, 1, NULL, NULL, 0))      \
+    X(wait_tasks, S, XDEV,                                                     \
+      cor_wait_tasks(&o.task, 1, COR_ALL_COMPLETED, 1.0, NULL))                \
     X(wait_for, S, XDEV, cor_wait_for(o.fut, 1.0, NULL))                       \
     X(shield, N, XDEV, cor_shield(o.fut, &(cor_future *){0}))                  \
     X(future_on_done, N, XDEV, cor_future_on_done(o.fut, noop_cb, NULL))       \

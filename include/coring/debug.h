@@ -36,7 +36,8 @@ COR_API void cor_loop_stats_print(FILE *f, const cor_loop_stats *st);
 /*
  * cor_stats_print - every loop's counters (one line each, as
  * cor_loop_stats_print) and the executor's (threads, idle, queued, running,
- * completed).  Returns 0 or as cor_loop_stats_all.  Suspends (briefly).
+ * completed).  Returns 0, -EINVAL for f NULL, or as cor_loop_stats_all.
+ * Suspends (briefly).
  * Thread: a task.
  */
 COR_API int cor_stats_print(FILE *f);
