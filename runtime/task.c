@@ -588,8 +588,14 @@ cor_task *cor_task_ref(cor_task *t)
 
 void cor_task_release(cor_task *t)
 {
-    if (t)
-        cor_future_release(&t->fut);
+    if (!t)
+        return;
+    /* Debug mode: a task that drops a handle to itself owns its lifetime
+     * (a server's connection task): it is detached, not dropped. */
+    if (cor__unlikely(t->fut.loop->debug) && cor__tls_loop &&
+        cor__tls_loop->cur == t)
+        t->fut.observed = true;
+    cor_future_release(&t->fut);
 }
 
 void cor_task_detach(cor_task *t)

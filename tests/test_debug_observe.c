@@ -464,12 +464,23 @@ static void busy_cb(void *arg)
     busy(arg);
 }
 
+static cor_task *self_owned;
+
+static void *owns_itself(void *arg)
+{
+    (void)arg;
+    cor_yield();
+    cor_task_release(self_owned); /* the spawner handed us our handle */
+    return NULL;
+}
+
 static void *debug_main(void *arg)
 {
     (void)arg;
     /* Released unread: reported; detached: not. */
     cor_task_release(spawn_named("forgotten", quick, NULL));
     cor_task_detach(spawn_named("detached", quick, NULL));
+    self_owned = spawn_named("self-owned", owns_itself, NULL);
     /* Awaited, or read after it ended: not reported. */
     cor_task *a = spawn_named("awaited", quick, NULL);
     cor_await(a, NULL);
@@ -499,6 +510,7 @@ static void test_debug_mode(void **state)
     assert_non_null(strstr(l, ", spawned from "));
     assert_null(strstr(l, "'awaited'"));
     assert_null(strstr(l, "'detached'"));
+    assert_null(strstr(l, "'self-owned'"));
     assert_null(strstr(l, "'read'"));
     assert_non_null(strstr(l, "debug: executing task 'slowpoke' took 0."));
     assert_non_null(strstr(l, "debug: callback test_debug_observe+0x"));
