@@ -9,6 +9,7 @@
  * and the median printed; a ratio is the median of the per-round ratios.
  */
 #include "internal.h"
+#include "uring.h"
 #include "micro.h"
 
 #include <pthread.h>

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * file.c - file operations awaited on the ring: open, read/write (positional
- * or at the current offset), readv/writev, fsync, statx, close, and the
- * directory operations.  Each is one SQE whose op record lives on the
- * caller's stack; arguments are checked before an SQE is taken, so a bad
- * call costs no ring traffic.
+ * file.c - file operations: open, read/write (positional or at the current
+ * offset), readv/writev, fsync, statx, close, and the directory operations.
+ * Each is one op whose record lives on the caller's stack; arguments are
+ * checked before the op starts, so a bad call costs no kernel traffic.
  */
 #include "io_internal.h"
 
@@ -44,13 +43,12 @@ static void fd_kind_set(int fd, unsigned char kind)
 }
 
 /* The wait of a read or write: O_DIRECT ones submitted at once (above). */
-static ssize_t rw_wait(struct cor__op *op, struct io_uring_sqe *sqe, int fd,
-                       int64_t timeout_ns)
+static ssize_t rw_wait(struct cor__op *op, int fd, int64_t timeout_ns)
 {
-    cor__fixed_apply(sqe);
+    cor__fixed_apply(op);
     if (timeout_ns < 0 && fd_direct(fd))
-        return cor__io_wait_now(op, sqe);
-    return cor__io_wait(op, sqe, timeout_ns);
+        return cor__op_wait_now(op);
+    return cor__op_wait(op, timeout_ns);
 }
 
 static inline unsigned cap_len(size_t len)
@@ -68,9 +66,11 @@ int cor_openat(int dirfd, const char *path, int flags, mode_t mode)
     if (!path)
         return -EINVAL;
     struct cor__op op;
-    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_open", false);
-    io_uring_prep_openat(sqe, dirfd, path, flags | O_CLOEXEC, mode);
-    int fd = cor__io_wait(&op, sqe, -1);
+    cor__op_begin(&op, "cor_open", COR__OP_OPENAT, dirfd);
+    op.addr = (void *)(uintptr_t)path;
+    op.opflags = (uint32_t)(flags | O_CLOEXEC);
+    op.len = mode;
+    int fd = cor__op_wait(&op, -1);
     fd_kind_set(fd, flags & O_DIRECT ? KIND_DIRECT : KIND_BUFFERED);
     return fd;
 }
@@ -88,9 +88,11 @@ ssize_t cor_read_timeout(int fd, void *buf, size_t len, int64_t off,
     if ((!buf && len) || bad_off(off))
         return -EINVAL;
     struct cor__op op;
-    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_read", timeout_ns >= 0);
-    io_uring_prep_read(sqe, fd, buf, cap_len(len), (uint64_t)off);
-    return rw_wait(&op, sqe, fd, timeout_ns);
+    cor__op_begin(&op, "cor_read", COR__OP_READ, fd);
+    op.addr = buf;
+    op.len = cap_len(len);
+    op.off = (uint64_t)off;
+    return rw_wait(&op, fd, timeout_ns);
 }
 
 ssize_t cor_read(int fd, void *buf, size_t len, int64_t off)
@@ -106,9 +108,11 @@ ssize_t cor_write(int fd, const void *buf, size_t len, int64_t off)
         return -EINVAL;
     cor__io_sigpipe_once();
     struct cor__op op;
-    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_write", false);
-    io_uring_prep_write(sqe, fd, buf, cap_len(len), (uint64_t)off);
-    return rw_wait(&op, sqe, fd, -1);
+    cor__op_begin(&op, "cor_write", COR__OP_WRITE, fd);
+    op.addr = (void *)(uintptr_t)buf;
+    op.len = cap_len(len);
+    op.off = (uint64_t)off;
+    return rw_wait(&op, fd, -1);
 }
 
 /*
@@ -162,15 +166,14 @@ static ssize_t rwv(int fd, const struct iovec *iov, int iovcnt, int64_t off,
     if (!iov || iovcnt <= 0 || iovcnt > IOV_MAX || bad_off(off))
         return -EINVAL;
     struct cor__op op;
-    struct io_uring_sqe *sqe =
-        cor__io_begin(&op, write ? "cor_writev" : "cor_readv", false);
-    if (write) {
+    if (write)
         cor__io_sigpipe_once();
-        io_uring_prep_writev(sqe, fd, iov, (unsigned)iovcnt, (uint64_t)off);
-    } else {
-        io_uring_prep_readv(sqe, fd, iov, (unsigned)iovcnt, (uint64_t)off);
-    }
-    return rw_wait(&op, sqe, fd, -1);
+    cor__op_begin(&op, write ? "cor_writev" : "cor_readv",
+                  write ? COR__OP_WRITEV : COR__OP_READV, fd);
+    op.addr = (void *)(uintptr_t)iov;
+    op.len = (uint32_t)iovcnt;
+    op.off = (uint64_t)off;
+    return rw_wait(&op, fd, -1);
 }
 
 ssize_t cor_readv(int fd, const struct iovec *iov, int iovcnt, int64_t off)
@@ -188,9 +191,9 @@ static int sync_op(int fd, unsigned flags, const char *call)
     if (fd < 0)
         return -EBADF;
     struct cor__op op;
-    struct io_uring_sqe *sqe = cor__io_begin(&op, call, false);
-    io_uring_prep_fsync(sqe, fd, flags);
-    return cor__io_wait(&op, sqe, -1);
+    cor__op_begin(&op, call, COR__OP_FSYNC, fd);
+    op.opflags = flags;
+    return cor__op_wait(&op, -1);
 }
 
 int cor_fsync(int fd)
@@ -200,7 +203,7 @@ int cor_fsync(int fd)
 
 int cor_fdatasync(int fd)
 {
-    return sync_op(fd, IORING_FSYNC_DATASYNC, "cor_fdatasync");
+    return sync_op(fd, COR__FSYNC_DATASYNC, "cor_fdatasync");
 }
 
 int cor_statx(int dirfd, const char *path, int flags, unsigned mask,
@@ -209,9 +212,12 @@ int cor_statx(int dirfd, const char *path, int flags, unsigned mask,
     if (!path || !out)
         return -EINVAL;
     struct cor__op op;
-    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_statx", false);
-    io_uring_prep_statx(sqe, dirfd, path, flags, mask, out);
-    return cor__io_wait(&op, sqe, -1);
+    cor__op_begin(&op, "cor_statx", COR__OP_STATX, dirfd);
+    op.addr = (void *)(uintptr_t)path;
+    op.opflags = (uint32_t)flags;
+    op.len = mask;
+    op.addr2 = out;
+    return cor__op_wait(&op, -1);
 }
 
 int cor_close(int fd)
@@ -219,11 +225,10 @@ int cor_close(int fd)
     if (fd < 0)
         return -EBADF;
     struct cor__op op;
-    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_close", false);
+    cor__op_begin(&op, "cor_close", COR__OP_CLOSE, fd);
     fd_kind_set(fd, KIND_UNKNOWN);
     cor__fixed_forget(fd); /* a server connection: no longer the server's */
-    io_uring_prep_close(sqe, fd);
-    return cor__io_wait(&op, sqe, -1);
+    return cor__op_wait(&op, -1);
 }
 
 int cor_unlink(const char *path, int flags)
@@ -231,9 +236,10 @@ int cor_unlink(const char *path, int flags)
     if (!path || (flags & ~AT_REMOVEDIR))
         return -EINVAL;
     struct cor__op op;
-    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_unlink", false);
-    io_uring_prep_unlinkat(sqe, AT_FDCWD, path, flags);
-    return cor__io_wait(&op, sqe, -1);
+    cor__op_begin(&op, "cor_unlink", COR__OP_UNLINKAT, AT_FDCWD);
+    op.addr = (void *)(uintptr_t)path;
+    op.opflags = (uint32_t)flags;
+    return cor__op_wait(&op, -1);
 }
 
 int cor_rename(const char *oldpath, const char *newpath)
@@ -241,9 +247,10 @@ int cor_rename(const char *oldpath, const char *newpath)
     if (!oldpath || !newpath)
         return -EINVAL;
     struct cor__op op;
-    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_rename", false);
-    io_uring_prep_renameat(sqe, AT_FDCWD, oldpath, AT_FDCWD, newpath, 0);
-    return cor__io_wait(&op, sqe, -1);
+    cor__op_begin(&op, "cor_rename", COR__OP_RENAMEAT, AT_FDCWD);
+    op.addr = (void *)(uintptr_t)oldpath;
+    op.addr2 = (void *)(uintptr_t)newpath;
+    return cor__op_wait(&op, -1);
 }
 
 int cor_mkdir(const char *path, mode_t mode)
@@ -251,7 +258,8 @@ int cor_mkdir(const char *path, mode_t mode)
     if (!path)
         return -EINVAL;
     struct cor__op op;
-    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_mkdir", false);
-    io_uring_prep_mkdirat(sqe, AT_FDCWD, path, mode);
-    return cor__io_wait(&op, sqe, -1);
+    cor__op_begin(&op, "cor_mkdir", COR__OP_MKDIRAT, AT_FDCWD);
+    op.addr = (void *)(uintptr_t)path;
+    op.len = mode;
+    return cor__op_wait(&op, -1);
 }

@@ -47,7 +47,7 @@ static void table_setup(struct cor_loop *l, struct cor__fixed *f)
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n)
         n = (unsigned)rl.rlim_cur;
     f->free = n ? malloc(n * sizeof *f->free) : NULL;
-    if (!f->free || io_uring_register_files_sparse(&l->ring, n) < 0) {
+    if (!f->free || l->be->files_register(l, n) < 0) {
         free(f->free);
         f->free = NULL;
         return;
@@ -94,9 +94,11 @@ static int slot_add(struct cor__fixed *f, int fd)
     unsigned slot = f->free[--f->nfree];
     int fds[1] = {fd}; /* read by the kernel at submit: we wait below */
     struct cor__op op;
-    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor__conn_own", false);
-    io_uring_prep_files_update(sqe, fds, 1, (int)slot);
-    int rc = cor__io_wait(&op, sqe, -1);
+    cor__op_begin(&op, "cor__conn_own", COR__OP_FILES_UPDATE, -1);
+    op.addr = fds;
+    op.len = 1;
+    op.off = slot;
+    int rc = cor__op_wait(&op, -1);
     if (rc != 1) {
         f->free[f->nfree++] = slot;
         return rc < 0 ? rc : -EIO;
@@ -109,18 +111,12 @@ static int slot_add(struct cor__fixed *f, int fd)
 /* Empty fd's slot, if it has one (never suspends). */
 static void slot_del(struct cor_loop *l, struct cor__fixed *f, int fd)
 {
-    static int none = -1; /* read at the next submit, so not on a stack */
     if (!f->fds[fd].slot1)
         return;
     unsigned slot = (unsigned)f->fds[fd].slot1 - 1;
     f->fds[fd].slot1 = 0;
-    /* The update runs in submission order, before any later
-     * registration that reuses the slot. */
-    struct io_uring_sqe *sqe = cor__sqe(l);
-    io_uring_prep_files_update(sqe, &none, 1, (int)slot);
-    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    io_uring_sqe_set_data64(sqe, COR__UD_IGNORE);
-    l->unsubmitted++;
+    /* Emptied before any later registration reuses the slot. */
+    l->be->files_unset(l, slot);
     f->free[f->nfree++] = slot;
     l->stats.fixed_files--;
 }

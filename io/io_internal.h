@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * io_internal.h - what io/ files share: starting an operation (the op record
- * on the caller's stack, a fresh SQE) and waiting for it, with an optional
- * linked timeout.  Invariant 3 holds through cor__op_wait: the wait returns
- * only after the operation's own completion.
+ * io_internal.h - what io/ files share.  Operations follow the op protocol
+ * of internal.h (cor__op_begin, fill the request, cor__op_wait); invariant
+ * 3 holds through cor__op_wait: the wait returns only after the operation's
+ * own completion.
  */
 #ifndef CORING_IO_INTERNAL_H
 #define CORING_IO_INTERNAL_H
@@ -12,31 +12,8 @@
 #include "coring/io.h"
 #include "coring/stream.h"
 
-/* Longest single transfer handed to the kernel (the SQE length is 32 bits). */
+/* Longest single transfer handed to the kernel (an op's length is 32 bits). */
 #define COR__IO_MAX ((size_t)1 << 30)
-
-/*
- * Start an operation of the calling task: initialise op and return an SQE
- * to prepare.  With timed, two SQEs are guaranteed to be free back to back
- * (the op and its linked timeout must be submitted together).
- */
-struct io_uring_sqe *cor__io_begin(struct cor__op *op, const char *call,
-                                   bool timed);
-
-/*
- * Submit the prepared SQE and wait for its completion.  timeout_ns >= 0
- * links an IORING_OP_LINK_TIMEOUT (the SQE must come from cor__io_begin
- * with timed); its expiry gives -ETIMEDOUT when the op did not happen.
- */
-int cor__io_wait(struct cor__op *op, struct io_uring_sqe *sqe,
-                 int64_t timeout_ns);
-
-/*
- * cor__io_wait without a timeout, the SQE submitted at once (one
- * io_uring_enter of its own) instead of with the loop iteration's batch.
- * For O_DIRECT IO, see file.c.
- */
-int cor__io_wait_now(struct cor__op *op, struct io_uring_sqe *sqe);
 
 /*
  * Server connections' fds, per loop (fixed.c).  cor__conn_own records that
@@ -47,8 +24,8 @@ int cor__io_wait_now(struct cor__op *op, struct io_uring_sqe *sqe);
  * fd out and returns true if the caller still owns it and must close it
  * (false: cor_close closed it, and the number may be someone else's now).
  * cor__fixed_forget is cor_close's part: an owned fd leaves the table and
- * its owner.  cor__fixed_apply turns a prepared SQE's plain fd into its
- * registered slot when this loop has one.
+ * its owner.  cor__fixed_apply turns an op's plain fd into its registered
+ * slot when this loop has one.
  */
 struct cor__fd_entry {
     int slot1;         /* registered slot + 1, or 0 */
@@ -64,13 +41,13 @@ struct cor__fixed {
 int cor__conn_own(int fd, const void *owner);
 bool cor__conn_disown(int fd, const void *owner);
 void cor__fixed_forget(int fd);
-static inline void cor__fixed_apply(struct io_uring_sqe *sqe)
+static inline void cor__fixed_apply(struct cor__op *op)
 {
     const struct cor__fixed *f = cor__tls_loop->user[COR__SLOT_FIXED];
-    unsigned fd = (unsigned)sqe->fd;
+    unsigned fd = (unsigned)op->fd;
     if (f && fd < f->nfds && f->fds[fd].slot1) {
-        sqe->fd = f->fds[fd].slot1 - 1;
-        sqe->flags |= IOSQE_FIXED_FILE;
+        op->fd = f->fds[fd].slot1 - 1;
+        op->fixed = true;
     }
 }
 

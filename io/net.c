@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * net.c - sockets awaited on the ring: listeners and clients for TCP (v4,
+ * net.c - sockets: listeners and clients for TCP (v4,
  * v6) and Unix streams, accept, connect, recv, send (looping over short
  * sends, MSG_NOSIGNAL always), shutdown, and UDP datagrams.  Socket
  * creation, bind and listen are plain syscalls: they never block.  Name
@@ -156,10 +156,10 @@ static int connect_timed(int fd, const struct sockaddr *addr, socklen_t len,
                          int64_t timeout_ns)
 {
     struct cor__op op;
-    struct io_uring_sqe *sqe =
-        cor__io_begin(&op, "cor_connect", timeout_ns >= 0);
-    io_uring_prep_connect(sqe, fd, addr, len);
-    return cor__io_wait(&op, sqe, timeout_ns);
+    cor__op_begin(&op, "cor_connect", COR__OP_CONNECT, fd);
+    op.addr = (void *)(uintptr_t)addr;
+    op.len = len;
+    return cor__op_wait(&op, timeout_ns);
 }
 
 int cor_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
@@ -213,10 +213,10 @@ int cor_accept(int lfd, struct sockaddr *addr, socklen_t *addrlen,
     if (addr && !addrlen)
         return -EINVAL;
     struct cor__op op;
-    struct io_uring_sqe *sqe =
-        cor__io_begin(&op, "cor_accept", timeout_ns >= 0);
-    io_uring_prep_accept(sqe, lfd, addr, addr ? addrlen : NULL, SOCK_CLOEXEC);
-    return cor__io_wait(&op, sqe, timeout_ns);
+    cor__op_begin(&op, "cor_accept", COR__OP_ACCEPT, lfd);
+    op.addr = addr;
+    op.addr2 = addr ? addrlen : NULL;
+    return cor__op_wait(&op, timeout_ns);
 }
 
 ssize_t cor_recv_timeout(int fd, void *buf, size_t len, int flags,
@@ -227,12 +227,12 @@ ssize_t cor_recv_timeout(int fd, void *buf, size_t len, int flags,
     if (!buf && len)
         return -EINVAL;
     struct cor__op op;
-    struct io_uring_sqe *sqe =
-        cor__io_begin(&op, "cor_recv", timeout_ns >= 0);
-    io_uring_prep_recv(sqe, fd, buf, len > COR__IO_MAX ? COR__IO_MAX : len,
-                       flags);
-    cor__fixed_apply(sqe);
-    return cor__io_wait(&op, sqe, timeout_ns);
+    cor__op_begin(&op, "cor_recv", COR__OP_RECV, fd);
+    op.addr = buf;
+    op.len = (uint32_t)(len > COR__IO_MAX ? COR__IO_MAX : len);
+    op.opflags = (uint32_t)flags;
+    cor__fixed_apply(&op);
+    return cor__op_wait(&op, timeout_ns);
 }
 
 ssize_t cor_recv(int fd, void *buf, size_t len, int flags)
@@ -251,12 +251,12 @@ ssize_t cor_send(int fd, const void *buf, size_t len, int flags)
     do {
         size_t n = len - done;
         struct cor__op op;
-        struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_send", false);
-        io_uring_prep_send(sqe, fd, p + done,
-                           n > COR__IO_MAX ? COR__IO_MAX : n,
-                           flags | MSG_NOSIGNAL);
-        cor__fixed_apply(sqe);
-        int rc = cor__io_wait(&op, sqe, -1);
+        cor__op_begin(&op, "cor_send", COR__OP_SEND, fd);
+        op.addr = (void *)(uintptr_t)(p + done);
+        op.len = (uint32_t)(n > COR__IO_MAX ? COR__IO_MAX : n);
+        op.opflags = (uint32_t)(flags | MSG_NOSIGNAL);
+        cor__fixed_apply(&op);
+        int rc = cor__op_wait(&op, -1);
         if (rc < 0)
             return done ? (ssize_t)done : rc;
         done += (size_t)rc;
@@ -271,10 +271,10 @@ int cor_shutdown(int fd, int how)
     if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
         return -EINVAL;
     struct cor__op op;
-    struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_shutdown", false);
-    io_uring_prep_shutdown(sqe, fd, how);
-    cor__fixed_apply(sqe);
-    return cor__io_wait(&op, sqe, -1);
+    cor__op_begin(&op, "cor_shutdown", COR__OP_SHUTDOWN, fd);
+    op.len = (uint32_t)how;
+    cor__fixed_apply(&op);
+    return cor__op_wait(&op, -1);
 }
 
 int cor_udp_bind(const char *host, int port)
@@ -311,14 +311,12 @@ static ssize_t msg_op(int fd, void *buf, size_t len, int flags,
         .msg_iovlen = 1,
     };
     struct cor__op op;
-    struct io_uring_sqe *sqe =
-        cor__io_begin(&op, send ? "cor_sendto" : "cor_recvfrom", false);
-    if (send)
-        io_uring_prep_sendmsg(sqe, fd, &mh, (unsigned)(flags | MSG_NOSIGNAL));
-    else
-        io_uring_prep_recvmsg(sqe, fd, &mh, (unsigned)flags);
-    cor__fixed_apply(sqe);
-    int rc = cor__io_wait(&op, sqe, -1);
+    cor__op_begin(&op, send ? "cor_sendto" : "cor_recvfrom",
+                  send ? COR__OP_SENDMSG : COR__OP_RECVMSG, fd);
+    op.addr = &mh;
+    op.opflags = (uint32_t)(send ? flags | MSG_NOSIGNAL : flags);
+    cor__fixed_apply(&op);
+    int rc = cor__op_wait(&op, -1);
     if (rc >= 0 && !send && addr)
         *addrlen = mh.msg_namelen;
     return rc;

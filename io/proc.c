@@ -225,9 +225,9 @@ int cor_proc_wait(cor_proc *p, int *returncode)
     while ((reaped = try_reap(p)) == 0) {
         /* The pidfd reads ready once the child has exited. */
         struct cor__op op;
-        struct io_uring_sqe *sqe = cor__io_begin(&op, "cor_proc_wait", false);
-        io_uring_prep_poll_add(sqe, p->pidfd, POLLIN);
-        int rc = cor__io_wait(&op, sqe, -1);
+        cor__op_begin(&op, "cor_proc_wait", COR__OP_POLL, p->pidfd);
+        op.opflags = POLLIN;
+        int rc = cor__op_wait(&op, -1);
         if (rc < 0)
             return rc;
     }

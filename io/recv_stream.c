@@ -30,14 +30,10 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 
 /* Early reads in a row that turn a multishot stream to plain recvs. */
 #define EARLY_SWITCH 8
-
-/* Buffer group id of each loop's ring (one group per io_uring). */
-#define BGID 7
 
 /* Ring geometry, read when a loop creates its ring (tests shrink it). */
 static _Atomic unsigned ring_entries = 1024, ring_bufsize = 4096;
@@ -48,17 +44,6 @@ void cor__recv_stream_geometry(unsigned entries, unsigned bufsize)
     ring_bufsize = bufsize;
 }
 
-/* One per loop, in loop->user[COR__SLOT_BUFRING], made by its first stream and kept until
- * the loop is freed (streams come and go with connections: registering a
- * ring per connection would cost more than the reads it saves). */
-struct bufring {
-    struct cor__loop_slot slot; /* first: the loop frees us */
-    struct io_uring_buf_ring *br;
-    size_t br_bytes;
-    char *bufs;
-    unsigned entries, size;
-};
-
 struct chunk {
     uint16_t bid;
     uint32_t off, len;
@@ -68,7 +53,7 @@ struct cor_recv_stream {
     struct cor__op op;       /* the multishot recv; complete = on_cqe */
     struct cor__wait wait;   /* what a reader (or close) parks on */
     struct cor_loop *loop;
-    struct bufring *ring;    /* NULL: the kernel has no buffer rings */
+    struct cor__bufs *ring;  /* the loop's provided buffers; NULL: none */
     struct cor_task *waiter; /* parked reader or closer */
     int fd;
     bool armed;              /* the multishot may still post completions */
@@ -91,62 +76,9 @@ static void set_plain(struct cor_recv_stream *s, bool plain)
     s->switches++;
 }
 
-static void ring_put(struct bufring *r, uint16_t bid)
+static void ring_put(struct cor_recv_stream *s, uint16_t bid)
 {
-    io_uring_buf_ring_add(r->br, r->bufs + (size_t)bid * r->size, r->size,
-                          bid, io_uring_buf_ring_mask(r->entries), 0);
-    io_uring_buf_ring_advance(r->br, 1);
-}
-
-/* The loop's ring is closed: nothing of the kernel's points here now. */
-static void ring_fini(struct cor__loop_slot *slot)
-{
-    struct bufring *r = cor__container_of(slot, struct bufring, slot);
-    munmap(r->br, r->br_bytes);
-    free(r->bufs);
-    free(r);
-}
-
-static struct bufring *ring_get(struct cor_loop *l)
-{
-    struct bufring *r = l->user[COR__SLOT_BUFRING];
-    if (r)
-        return r;
-    r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
-    r->entries = ring_entries;
-    r->size = ring_bufsize;
-    r->br_bytes = r->entries * sizeof(struct io_uring_buf);
-    /* The kernel wants the ring page-aligned. */
-    void *m = mmap(NULL, r->br_bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    r->bufs = malloc((size_t)r->entries * r->size);
-    if (m == MAP_FAILED || !r->bufs)
-        goto fail;
-    r->br = m;
-    struct io_uring_buf_reg reg = {
-        .ring_addr = (uint64_t)(uintptr_t)m,
-        .ring_entries = r->entries,
-        .bgid = BGID,
-    };
-    io_uring_buf_ring_init(r->br);
-    if (io_uring_register_buf_ring(&l->ring, &reg, 0) < 0)
-        goto fail;
-    for (unsigned i = 0; i < r->entries; i++)
-        io_uring_buf_ring_add(r->br, r->bufs + (size_t)i * r->size, r->size,
-                              (unsigned short)i,
-                              io_uring_buf_ring_mask(r->entries), (int)i);
-    io_uring_buf_ring_advance(r->br, (int)r->entries);
-    r->slot.fini = ring_fini;
-    l->user[COR__SLOT_BUFRING] = r;
-    return r;
-fail:
-    if (m != MAP_FAILED)
-        munmap(m, r->br_bytes);
-    free(r->bufs);
-    free(r);
-    return NULL;
+    s->loop->be->bufs_put(s->loop, s->ring, bid);
 }
 
 static void wake_waiter(struct cor_recv_stream *s)
@@ -177,14 +109,14 @@ static bool q_push(struct cor_recv_stream *s, uint16_t bid, uint32_t len)
 }
 
 /* Runs on the loop for every completion of the multishot recv. */
-static void on_cqe(struct cor__op *op, struct io_uring_cqe *cqe)
+static void on_cqe(struct cor__op *op, int res, uint32_t flags)
 {
     struct cor_recv_stream *s = cor__container_of(op, struct cor_recv_stream,
                                                   op);
-    bool more = cqe->flags & IORING_CQE_F_MORE;
-    if (cqe->flags & IORING_CQE_F_BUFFER) {
-        uint16_t bid = (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-        if (cqe->res > 0 && q_push(s, bid, (uint32_t)cqe->res)) {
+    bool more = flags & COR__F_MORE;
+    if (flags & COR__F_BUFFER) {
+        uint16_t bid = (uint16_t)(flags >> COR__F_BUF_SHIFT);
+        if (res > 0 && q_push(s, bid, (uint32_t)res)) {
             /* The reader parked in this iteration and the enter found the
              * data waiting: a plain recv would have had it inline. */
             if (!s->waiter || s->plain) {
@@ -197,8 +129,8 @@ static void on_cqe(struct cor__op *op, struct io_uring_cqe *cqe)
                 s->early = 0;
             }
         } else {
-            ring_put(s->ring, bid);
-            if (cqe->res > 0 && !s->end) {
+            ring_put(s, bid);
+            if (res > 0 && !s->end) {
                 /* No memory to queue it: the stream cannot go on whole. */
                 s->end = 1;
                 s->end_res = -ENOMEM;
@@ -207,11 +139,11 @@ static void on_cqe(struct cor__op *op, struct io_uring_cqe *cqe)
     }
     if (!more) {
         s->armed = false;
-        if (cqe->res == -ENOBUFS)
+        if (res == -ENOBUFS)
             s->dry = true;
-        else if (cqe->res <= 0 && !s->end && !s->op.cancelling) {
+        else if (res <= 0 && !s->end && !s->op.cancelling) {
             s->end = 1;
-            s->end_res = cqe->res;
+            s->end_res = res;
         }
     }
     wake_waiter(s);
@@ -232,23 +164,19 @@ static void stream_wait_cancel(struct cor__wait *w, int reason)
 /* Ask the kernel to end the multishot; its last completion clears armed. */
 static void disarm(struct cor_recv_stream *s)
 {
-    struct io_uring_sqe *sqe = cor__sqe(s->loop);
-    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)&s->op, 0);
-    io_uring_sqe_set_data64(sqe, COR__UD_IGNORE);
-    s->loop->unsubmitted++;
+    cor__op_cancel(s->loop, &s->op);
     s->op.cancelling = true;
 }
 
 static void arm(struct cor_recv_stream *s)
 {
-    struct io_uring_sqe *sqe = cor__sqe(s->loop);
-    io_uring_prep_recv_multishot(sqe, s->fd, NULL, 0, 0);
-    sqe->flags |= IOSQE_BUFFER_SELECT;
-    sqe->buf_group = BGID;
-    cor__fixed_apply(sqe);
+    s->op.code = COR__OP_RECV_MULTI;
+    s->op.fd = s->fd;
+    s->op.fixed = false;
+    cor__fixed_apply(&s->op);
     s->armed = true;
     s->op.cancelling = false;
-    cor__op_submit(s->loop, &s->op, sqe);
+    cor__op_submit(s->loop, &s->op);
 }
 
 int cor_recv_stream_open(cor_recv_stream **out, int fd)
@@ -270,7 +198,9 @@ int cor_recv_stream_open(cor_recv_stream **out, int fd)
     socklen_t dlen = sizeof domain;
     getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen);
     /* NULL: every read is a plain recv */
-    s->ring = domain == AF_UNIX ? NULL : ring_get(l);
+    s->ring = domain == AF_UNIX || !l->be->bufs_get
+                  ? NULL
+                  : l->be->bufs_get(l, ring_entries, ring_bufsize);
     *out = s;
     return 0;
 }
@@ -284,12 +214,12 @@ static size_t drain(struct cor_recv_stream *s, char *buf, size_t len)
         size_t n = c->len - c->off;
         if (n > len - done)
             n = len - done;
-        memcpy(buf + done, s->ring->bufs + (size_t)c->bid * s->ring->size +
+        memcpy(buf + done, s->ring->base + (size_t)c->bid * s->ring->size +
                                c->off, n);
         done += n;
         c->off += (uint32_t)n;
         if (c->off == c->len) {
-            ring_put(s->ring, c->bid);
+            ring_put(s, c->bid);
             s->qhead = (s->qhead + 1) & (s->qcap - 1);
             s->qn--;
         }
@@ -386,7 +316,7 @@ int cor_recv_stream_close(cor_recv_stream *s)
         cor_shield_end();
     }
     while (s->qn) {
-        ring_put(s->ring, s->q[s->qhead].bid);
+        ring_put(s, s->q[s->qhead].bid);
         s->qhead = (s->qhead + 1) & (s->qcap - 1);
         s->qn--;
     }

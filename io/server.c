@@ -180,16 +180,16 @@ static void start_conn(struct acceptor *a, int fd)
 }
 
 /* Runs on the loop for every accept completion, never on a task stack. */
-static void on_accept(struct cor__op *op, struct io_uring_cqe *cqe)
+static void on_accept(struct cor__op *op, int res, uint32_t flags)
 {
     struct acceptor *a = cor__container_of(op, struct acceptor, op);
     /* A connection accepted while we stop is served, not dropped. */
-    if (cqe->res >= 0)
-        start_conn(a, cqe->res);
-    if (cqe->flags & IORING_CQE_F_MORE)
+    if (res >= 0)
+        start_conn(a, res);
+    if (flags & COR__F_MORE)
         return;
     a->armed = false;
-    a->final_res = cqe->res;
+    a->final_res = res;
     if (a->parked) {
         a->parked = false;
         cor__wake(a->task, a->stop_reason);
@@ -199,20 +199,17 @@ static void on_accept(struct cor__op *op, struct io_uring_cqe *cqe)
 static void arm(struct acceptor *a)
 {
     struct cor_loop *l = a->task->fut.loop;
-    struct io_uring_sqe *sqe = cor__sqe(l);
-    io_uring_prep_multishot_accept(sqe, a->lfd, NULL, NULL, SOCK_CLOEXEC);
+    a->op.code = COR__OP_ACCEPT_MULTI;
+    a->op.fd = a->lfd;
     a->armed = true;
-    cor__op_submit(l, &a->op, sqe);
+    cor__op_submit(l, &a->op);
 }
 
 static void send_cancel(struct acceptor *a, int reason)
 {
     struct cor_loop *l = a->task->fut.loop;
     a->stop_reason = reason;
-    struct io_uring_sqe *sqe = cor__sqe(l);
-    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)&a->op, 0);
-    io_uring_sqe_set_data64(sqe, COR__UD_IGNORE);
-    l->unsubmitted++;
+    cor__op_cancel(l, &a->op);
 }
 
 /* The acceptor was cancelled while parked: the accept's final completion

@@ -378,6 +378,22 @@ size_t cor_writer_buffered(const cor_writer *w)
     return w ? w->qlen + (w->flen - w->foff) : 0;
 }
 
+/* The writer's op asks for code on its fd (a send: MSG_NOSIGNAL; a write:
+ * at the current offset); len is a shutdown's how. */
+static void op_set(struct cor_writer *w, unsigned code, void *addr,
+                   uint32_t len)
+{
+    struct cor__op *op = &w->op;
+    op->code = (uint8_t)code;
+    op->fd = w->fd;
+    op->fixed = false;
+    op->addr = addr;
+    op->len = len;
+    op->opflags = MSG_NOSIGNAL;
+    op->off = (uint64_t)-1;
+    cor__fixed_apply(op);
+}
+
 /* Submit the next step: more of the in-flight bytes, the queue, or (once
  * everything is sent and the writer is closing) the shutdown. */
 static void kick(struct cor_writer *w)
@@ -402,11 +418,9 @@ static void kick(struct cor_writer *w)
                 pulse(w);
                 return;
             }
-            struct io_uring_sqe *sqe = cor__sqe(w->loop);
-            io_uring_prep_shutdown(sqe, w->fd, SHUT_WR);
-            cor__fixed_apply(sqe);
+            op_set(w, COR__OP_SHUTDOWN, NULL, SHUT_WR);
             w->busy = w->shutting = true;
-            cor__op_submit(w->loop, &w->op, sqe);
+            cor__op_submit(w->loop, &w->op);
             return;
         }
         char *t = w->f;
@@ -422,15 +436,10 @@ static void kick(struct cor_writer *w)
     size_t n = w->flen - w->foff;
     if (n > COR__IO_MAX)
         n = COR__IO_MAX;
-    struct io_uring_sqe *sqe = cor__sqe(w->loop);
-    if (w->sock)
-        io_uring_prep_send(sqe, w->fd, w->f + w->foff, n, MSG_NOSIGNAL);
-    else
-        io_uring_prep_write(sqe, w->fd, w->f + w->foff, (unsigned)n,
-                            (uint64_t)-1);
-    cor__fixed_apply(sqe);
+    op_set(w, w->sock ? COR__OP_SEND : COR__OP_WRITE, w->f + w->foff,
+           (uint32_t)n);
     w->busy = true;
-    cor__op_submit(w->loop, &w->op, sqe);
+    cor__op_submit(w->loop, &w->op);
 }
 
 /* The stream cannot go on: queued bytes are dropped, waiters learn why. */
@@ -445,12 +454,12 @@ static void fail(struct cor_writer *w, int err)
 }
 
 /* Runs on the loop for the completion of the writer's operation. */
-static void on_cqe(struct cor__op *op, struct io_uring_cqe *cqe)
+static void on_cqe(struct cor__op *op, int res, uint32_t flags)
 {
+    (void)flags;
     struct cor_writer *w = cor__container_of(op, struct cor_writer, op);
     bool shutting = w->shutting;
     w->busy = w->shutting = false;
-    int res = cqe->res;
     if (shutting) {
         /* A peer already gone (-ENOTCONN) is closed too. */
         if (res < 0 && res != -ENOTCONN && !w->err)
@@ -577,10 +586,7 @@ void cor_writer_free(cor_writer *w)
     if (w->busy) {
         /* Abort: the op points into w, so wait for its last completion. */
         w->aborting = true;
-        struct io_uring_sqe *sqe = cor__sqe(w->loop);
-        io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)&w->op, 0);
-        io_uring_sqe_set_data64(sqe, COR__UD_IGNORE);
-        w->loop->unsubmitted++;
+        cor__op_cancel(w->loop, &w->op);
         cor_shield_begin();
         while (w->busy)
             cor_event_wait(w->ev);

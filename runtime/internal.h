@@ -13,8 +13,8 @@
 #define CORING_INTERNAL_H
 
 #include "coring.h"
+#include "backend.h"
 
-#include <liburing.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -330,34 +330,41 @@ struct cor_task *cor__need_task(const char *call);
 struct cor_runtime;
 
 /*
- * An io_uring operation awaited by a task.  Lives on the task's stack;
- * user_data points at it.  complete() runs on the loop when a CQE arrives for
- * it; the default (NULL) stores res/flags and wakes the task once.
+ * An operation awaited by a task, or kept armed by an io object.  Lives on
+ * the task's stack (or in the object); the backend finds it from its
+ * completions.  complete() runs on the loop for each completion; the default
+ * (NULL) stores res/flags and wakes the task once.  The request fields say
+ * what to do (backend.h lists what each code reads).
  */
 struct cor__op {
-    void (*complete)(struct cor__op *op, struct io_uring_cqe *cqe);
+    void (*complete)(struct cor__op *op, int res, uint32_t flags);
     struct cor_task *task;
     int res;
     uint32_t flags;
     bool done;
     bool cancelling;
+    bool fixed;        /* fd is a registered-file slot */
+    uint8_t code;      /* enum cor__opcode */
     int cancel_reason;
     struct cor__wait wait;
+    /* the request */
+    int fd;
+    uint32_t len;
+    uint32_t opflags;
+    uint64_t off;
+    void *addr, *addr2;
+    int64_t timeout_ns; /* < 0: none */
+    struct {
+        int64_t sec, nsec;
+    } ts;               /* the io_uring backend's linked timeout */
 };
 
-/* user_data tags (ops are 8-aligned, so low bits are free). */
-#define COR__UD_IGNORE ((uint64_t)1)   /* e.g. async-cancel's own CQE */
-#define COR__UD_EVENTFD ((uint64_t)3)
-#define COR__UD_MSGRING ((uint64_t)5)
-
 struct cor_loop {
-    struct io_uring ring;
-    unsigned ring_flags;
+    const struct cor__backend *be;
+    void *bstate;                /* the backend's own state */
     int index;
     struct cor_runtime *rt;
     pthread_t thread;
-    bool ring_ok;
-    bool ring_registered;        /* in its thread's registered-ring table */
 
     /* the scheduler context (the loop thread's own stack) */
     void *sched_sp;
@@ -374,19 +381,18 @@ struct cor_loop {
     struct cor__list done_tasks; /* done, still referenced */
     struct cor__list futures;    /* plain futures alive on this loop */
     size_t ntasks;
-    size_t nops;                 /* ops in flight on the ring */
-    unsigned unsubmitted;        /* SQEs prepared since the last enter */
+    size_t nops;                 /* ops in flight in the kernel */
+    unsigned unsubmitted;        /* ops started since the last wait */
     unsigned since_enter;        /* iterations since the last enter */
-    bool enter_hot;              /* the last enter found completions' work
-                                  * already waiting (IORING_SQ_TASKRUN) */
+    bool enter_hot;              /* the last wait found completions' work
+                                  * already waiting (io_uring:
+                                  * IORING_SQ_TASKRUN; set by the backend) */
 
     /* inbox: a lock-free LIFO taken whole and reversed */
     _Atomic(struct cor__msg *) inbox;
     _Atomic int sleeping;
     _Atomic int posting;         /* threads inside cor__loop_post(l) */
-    int efd;
-    uint64_t efd_buf;
-    bool efd_armed;
+    int efd;                     /* wakes the loop (any thread) */
 
     struct cor__stack_pool stacks;
     struct cor_task *free_tasks; /* recycled task records (via soon.next) */
@@ -397,8 +403,6 @@ struct cor_loop {
     bool futures_cancelled;
     bool recheck;                /* a task ended: check stop() before waiting */
     cor_loop_stats stats;
-    unsigned sqe_seen, cqe_seen; /* the ring's SQ tail and CQ head when
-                                    last folded into stats */
     /* Watched by the stall detector (debug.c): beat copies
      * stats.iterations at the end of each iteration (a relaxed store the
      * watchdog thread reads). */
@@ -441,22 +445,29 @@ static inline int cor__check_home(const struct cor_loop *home)
     return cor__likely(cor__tls_loop == home) ? 0 : -EXDEV;
 }
 
-/* A free SQE, flushing the SQ to the kernel first if it is full. */
-struct io_uring_sqe *cor__sqe(struct cor_loop *l);
 /*
- * Submit op's SQE (already prepared with user_data = op) and park until its
- * final CQE.  A cancellation or deadline while parked submits
- * IORING_OP_ASYNC_CANCEL and keeps waiting: the call returns only after the
- * op's own CQE, with -ECANCELED if it did not happen or its real result.
+ * The op protocol (op.c).  cor__op_begin starts an operation of the calling
+ * task (named `call` in misuse messages): op is cleared, code set.  The
+ * caller fills the request, then cor__op_wait starts it and parks until its
+ * final completion.  A cancellation or deadline while parked asks the
+ * backend to cancel and keeps waiting: the call returns only after the
+ * op's own completion (invariant 3), with its real result, or the cancel's
+ * reason when it did not happen.  timeout_ns >= 0 bounds the op: -ETIMEDOUT
+ * when it did not happen in time.  cor__op_wait_now hands the op to the
+ * kernel at once instead of with the iteration's batch.
  */
-int cor__op_wait(struct cor__op *op, struct io_uring_sqe *sqe);
+struct cor_loop *cor__op_begin(struct cor__op *op, const char *call,
+                               unsigned code, int fd);
+int cor__op_wait(struct cor__op *op, int64_t timeout_ns);
+int cor__op_wait_now(struct cor__op *op);
 void cor__op_init(struct cor__op *op);
 /* Whether w is an op's wait (for the task dump: a park that did not say
  * what on). */
 bool cor__wait_is_op(const struct cor__wait *w);
-/* Submit without waiting (multishot ops with their own complete()). */
-void cor__op_submit(struct cor_loop *l, struct cor__op *op,
-                    struct io_uring_sqe *sqe);
+/* Start without waiting (multishot ops, ops of io objects with their own
+ * complete()), and cancel such an op (it still completes). */
+void cor__op_submit(struct cor_loop *l, struct cor__op *op);
+void cor__op_cancel(struct cor_loop *l, struct cor__op *op);
 
 int cor__loop_init(struct cor_loop *l, struct cor_runtime *rt, int index);
 /* The loop's thread will not enter its ring again: take the ring out of
@@ -528,12 +539,6 @@ int cor__xloop_spawn(struct cor_runtime *rt, int index, struct cor_task **out,
                      cor_fn *fn, void *arg, const cor_spawn_opts *o);
 /* cor_future_await's branch for a future whose home is another loop. */
 int cor__xloop_await(struct cor_future *f, struct cor_task *self);
-/*
- * Loop-to-loop wakeups: true (the default) wakes a sleeping loop with
- * IORING_OP_MSG_RING from the posting loop's ring, false with its eventfd.
- * Threads without a ring always use the eventfd.
- */
-extern _Atomic bool cor__wake_msgring;
 /* ---------------------------------------------------- seeing inside ---- */
 
 /* The spawn site that the next cor__task_prepare on this thread records

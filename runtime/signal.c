@@ -237,12 +237,12 @@ static void deliver(struct cor__sighub *h, int sig)
 
 static void arm(struct cor__sighub *h);
 
-static void on_read(struct cor__op *op, struct io_uring_cqe *cqe)
+static void on_read(struct cor__op *op, int res, uint32_t flags)
 {
+    (void)flags;
     struct cor__sighub *h = cor__container_of(op, struct cor__sighub, op);
     /* The read does not count as an op in flight (see arm). */
     h->loop->nops++;
-    int res = cqe->res;
     for (int i = 0; res > 0 && i < res / (int)sizeof h->buf[0]; i++)
         deliver(h, (int)h->buf[i].ssi_signo);
     if (res < 0 && res != -EAGAIN && res != -EINTR && res != -ECANCELED) {
@@ -262,10 +262,13 @@ static void on_read(struct cor__op *op, struct io_uring_cqe *cqe)
 static void arm(struct cor__sighub *h)
 {
     struct cor_loop *l = h->loop;
-    struct io_uring_sqe *sqe = cor__sqe(l);
-    io_uring_prep_read(sqe, h->fd, h->buf, sizeof h->buf, 0);
-    io_uring_sqe_set_data(sqe, &h->op);
-    l->unsubmitted++;
+    struct cor__op *op = &h->op;
+    op->code = COR__OP_READ;
+    op->fd = h->fd;
+    op->addr = h->buf;
+    op->len = sizeof h->buf;
+    op->off = 0;
+    l->be->start(l, op);
 }
 
 /* ------------------------------------------------------- the runtime --- */

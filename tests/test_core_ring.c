@@ -10,6 +10,7 @@
 #include "child.h"
 #include "harness.h"
 #include "internal.h"
+#include "uring.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ static void *report_flags(void *arg)
     cor_loop_stats st;
     cor_loop_stats_get(&st);
     fprintf(stderr, "flags=%u cq=%u\n", st.ring_flags & SETUP_MASK,
-            cor__tls_loop->ring.cq.ring_entries);
+            cor__uring_of(cor__tls_loop)->ring.cq.ring_entries);
     return NULL;
 }
 
@@ -99,8 +100,8 @@ static void *overflow_main(void *arg)
         cor_task_release(t[i]);
     }
     close(fd);
-    fprintf(stderr, "cq=%u read=%d\n", cor__tls_loop->ring.cq.ring_entries,
-            nread);
+    fprintf(stderr, "cq=%u read=%d\n",
+            cor__uring_of(cor__tls_loop)->ring.cq.ring_entries, nread);
     return NULL;
 }
 

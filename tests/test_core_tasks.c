@@ -7,6 +7,7 @@
  */
 #include "harness.h"
 #include "internal.h"
+#include "uring.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -437,7 +438,7 @@ static void default_pinning(void **state)
 static void *ring_registration(void *arg)
 {
     (void)arg;
-    rec("%d", cor__tls_loop->ring_registered);
+    rec("%d", cor__uring_of(cor__tls_loop)->registered);
     if (cor_loop_index() == 0 && cor_loop_count() > 1) {
         cor_task *t = cor_spawn_on(1, ring_registration, NULL);
         cor_await(t, NULL);

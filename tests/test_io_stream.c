@@ -11,6 +11,7 @@
 #include "harness.h"
 #include "internal.h"
 #include "../io/io_internal.h"
+#include "uring.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,7 +320,7 @@ static void *reader_late(void *arg)
 static void *choose(void *arg)
 {
     write_early = arg != NULL;
-    ring_flags_seen = cor__tls_loop->ring_flags;
+    ring_flags_seen = cor__uring_of(cor__tls_loop)->flags;
     cor_event_create(&go);
     cor_recv_stream *s;
     cor_recv_stream_open(&s, sv[0]);
@@ -394,7 +395,7 @@ static void *cancel_switch(void *arg)
 {
     (void)arg;
     write_early = true;
-    ring_flags_seen = cor__tls_loop->ring_flags;
+    ring_flags_seen = cor__uring_of(cor__tls_loop)->flags;
     cor_event_create(&go);
     cor_recv_stream *s;
     cor_recv_stream_open(&s, sv[0]);
