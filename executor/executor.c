@@ -421,6 +421,12 @@ static int admit(struct cor_task *t)
     room_freed();
     unlock();
     int rc = cor__park(&w.park);
+    /* Granted, then cancelled (or past its deadline) before it ran again:
+     * that interrupt is pending, so the caller's next park would return at
+     * once, leaving its job queued after the call returned.  Nothing is
+     * queued: the slot goes on. */
+    if (!rc)
+        rc = cor__pending_interrupt(t);
     lock();
     if (w.granted && rc) { /* interrupted after all: pass the slot on */
         atomic_fetch_sub(&P.nqueued, 1);
