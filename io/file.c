@@ -46,7 +46,7 @@ static void fd_kind_set(int fd, unsigned char kind)
 static ssize_t rw_wait(struct cor__op *op, int fd, int64_t timeout_ns)
 {
     cor__fixed_apply(op);
-    if (timeout_ns < 0 && fd_direct(fd))
+    if (!cor__io_timed(timeout_ns) && fd_direct(fd))
         return cor__op_wait_now(op);
     return cor__op_wait(op, timeout_ns);
 }

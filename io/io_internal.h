@@ -15,6 +15,13 @@
 /* Longest single transfer handed to the kernel (an op's length is 32 bits). */
 #define COR__IO_MAX ((size_t)1 << 30)
 
+/* Whether an API timeout asks for one: COR_NO_TIMEOUT_NS does not; any
+ * other negative value is a time already past (cor__op_wait takes it as 0). */
+static inline bool cor__io_timed(int64_t timeout_ns)
+{
+    return timeout_ns != COR_NO_TIMEOUT_NS;
+}
+
 /*
  * Server connections' fds, per loop (fixed.c).  cor__conn_own records that
  * owner (a connection of a server) owns fd on the calling task's loop and

@@ -506,8 +506,9 @@ int cor_server_shutdown(cor_server *s, int64_t timeout_ns)
     cor_task **t;
     size_t n = snapshot(s, &t, true);
     cor_timeout_scope sc;
-    bool timed = timeout_ns >= 0 &&
-                 cor_timeout_begin_at(&sc, cor_now_ns() + timeout_ns) == 0;
+    bool timed = cor__io_timed(timeout_ns) &&
+                 cor_timeout_begin_at(&sc, cor_now_ns() +
+                                      (timeout_ns > 0 ? timeout_ns : 0)) == 0;
     size_t i = 0;
     for (; i < n; i++)
         if (cor_await(t[i], NULL) < 0 && !cor_task_done(t[i]))

@@ -452,8 +452,9 @@ static inline int cor__check_home(const struct cor_loop *home)
  * final completion.  A cancellation or deadline while parked asks the
  * backend to cancel and keeps waiting: the call returns only after the
  * op's own completion (invariant 3), with its real result, or the cancel's
- * reason when it did not happen.  timeout_ns >= 0 bounds the op: -ETIMEDOUT
- * when it did not happen in time.  cor__op_wait_now hands the op to the
+ * reason when it did not happen.  A timeout_ns other than COR_NO_TIMEOUT_NS
+ * (-1) bounds the op, a negative one at 0: -ETIMEDOUT when it did not
+ * happen in time.  cor__op_wait_now hands the op to the
  * kernel at once instead of with the iteration's batch.
  */
 struct cor_loop *cor__op_begin(struct cor__op *op, const char *call,

@@ -74,7 +74,11 @@ int cor__op_wait(struct cor__op *op, int64_t timeout_ns)
     if (rc)
         return rc;
     op->task = t;
-    op->timeout_ns = timeout_ns;
+    /* The API's COR_NO_TIMEOUT_NS is none (-1 here); any other negative
+     * time has already passed: 0, one chance at once. */
+    op->timeout_ns = timeout_ns == COR_NO_TIMEOUT_NS ? -1
+                     : timeout_ns < 0                ? 0
+                                                     : timeout_ns;
     cor__op_submit(t->fut.loop, op);
     return park_op(op);
 }

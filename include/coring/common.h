@@ -46,6 +46,15 @@ extern "C" {
 #define COR_EINVALSTATE (-EBUSY)
 
 /*
+ * The per-operation timeouts of the IO calls are int64_t nanoseconds:
+ * COR_NO_TIMEOUT_NS for none; any other negative value is a time already
+ * past, so the operation gets one chance to happen at once (a remaining
+ * time computed from a deadline that went by means "now", not "forever").
+ * The seconds of the combinators follow the same rule with COR_NO_TIMEOUT.
+ */
+#define COR_NO_TIMEOUT_NS ((int64_t)-1)
+
+/*
  * A task body: pthread-shaped.  The returned pointer is the task's result.
  * To fail instead, return cor_fail(...).
  */

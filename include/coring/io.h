@@ -65,7 +65,8 @@ COR_API ssize_t cor_write(int fd, const void *buf, size_t len, int64_t off);
 /*
  * cor_read_timeout - cor_read with a per-operation timeout (a linked
  * timeout on the ring): -ETIMEDOUT if nothing was read within timeout_ns
- * (then nothing was consumed).  timeout_ns < 0: no timeout.  Suspends.
+ * (then nothing was consumed).  COR_NO_TIMEOUT_NS: no timeout; other
+ * negative values: now (common.h).  Suspends.
  */
 COR_API ssize_t cor_read_timeout(int fd, void *buf, size_t len, int64_t off,
                                  int64_t timeout_ns);
@@ -156,8 +157,9 @@ COR_API int cor_sock_port(int fd);
 /*
  * cor_tcp_connect - a new TCP socket connected to host (numeric v4 or v6;
  * NULL means "127.0.0.1") and port, with TCP_NODELAY.  Returns the fd or -errno (-ECONNREFUSED,
- * -EINVAL for a non-numeric address, ...).  timeout_ns < 0: none, else
- * -ETIMEDOUT when the connection is not up in time.  Suspends.
+ * -EINVAL for a non-numeric address, ...).  timeout_ns COR_NO_TIMEOUT_NS:
+ * none, else -ETIMEDOUT when the connection is not up in time (other
+ * negative values: now).  Suspends.
  */
 COR_API int cor_tcp_connect(const char *host, int port, int64_t timeout_ns);
 
@@ -174,8 +176,9 @@ COR_API int cor_connect(int fd, const struct sockaddr *addr,
 
 /*
  * cor_accept - accept4(2) on the ring: one connection, its fd (O_CLOEXEC)
- * or -errno.  addr/addrlen may be NULL.  timeout_ns < 0: no timeout, else
- * -ETIMEDOUT when no connection came in time.  Suspends.
+ * or -errno.  addr/addrlen may be NULL.  timeout_ns COR_NO_TIMEOUT_NS: no
+ * timeout, else -ETIMEDOUT when no connection came in time (other negative
+ * values: now).  Suspends.
  */
 COR_API int cor_accept(int lfd, struct sockaddr *addr, socklen_t *addrlen,
                        int64_t timeout_ns);
@@ -188,7 +191,8 @@ COR_API int cor_accept(int lfd, struct sockaddr *addr, socklen_t *addrlen,
 COR_API ssize_t cor_recv(int fd, void *buf, size_t len, int flags);
 
 /* cor_recv_timeout - cor_recv with a per-operation timeout: -ETIMEDOUT when
- * nothing arrived within timeout_ns (nothing was consumed).  Suspends. */
+ * nothing arrived within timeout_ns (nothing was consumed; COR_NO_TIMEOUT_NS:
+ * none, other negative values: now).  Suspends. */
 COR_API ssize_t cor_recv_timeout(int fd, void *buf, size_t len, int flags,
                                  int64_t timeout_ns);
 
@@ -337,8 +341,8 @@ COR_API int cor_server_stop(cor_server *s);
  * cor_server_stop), then end the reading side of every connection
  * (shutdown(SHUT_RD): a handler waiting for its next request reads the end
  * of the stream; what it already read it still answers, and its replies
- * are sent), wait for the handlers to return, at most timeout_ns (< 0: no
- * limit; the caller's cancellation or deadline also ends the wait), then
+ * are sent), wait for the handlers to return, at most timeout_ns (COR_NO_TIMEOUT_NS: no
+ * limit, other negative values: none at all; the caller's cancellation or deadline also ends the wait), then
  * cancel the handlers still running and wait for them.  A handler that
  * returns has its socket closed normally (a stream server's writer is
  * flushed first), so its peer reads its replies and then the end of the

@@ -178,7 +178,7 @@ COR_API void cor_writer_free(cor_writer *w);
 
 /*
  * cor_open_connection - connect to host:port over TCP (cor_tcp_connect,
- * timeout_ns < 0: none) and return a reader and a writer on the socket,
+ * COR_NO_TIMEOUT_NS: none, other negative values: now) and return a reader and a writer on the socket,
  * which they own: it is closed once both are freed.  Returns 0, or -errno
  * (-ECONNREFUSED, -ETIMEDOUT, -EINVAL for a bad host or NULL out).
  * Suspends.
