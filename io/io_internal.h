@@ -92,5 +92,7 @@ uint64_t cor__recv_stream_fallbacks(const cor_recv_stream *s);
 /* How many times s changed between multishot and plain recvs; *plain (if
  * not NULL): whether its reads are plain recvs now. */
 uint64_t cor__recv_stream_switches(const cor_recv_stream *s, bool *plain);
+/* Tests: turn s to plain recvs now, as the early reads would. */
+void cor__recv_stream_go_plain(cor_recv_stream *s);
 
 #endif

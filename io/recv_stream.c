@@ -141,7 +141,11 @@ static void on_cqe(struct cor__op *op, int res, uint32_t flags)
         s->armed = false;
         if (res == -ENOBUFS)
             s->dry = true;
-        else if (res <= 0 && !s->end && !s->op.cancelling) {
+        else if (res <= 0 && !s->end &&
+                 !(s->op.cancelling && res == -ECANCELED)) {
+            /* An end that came before our cancel (a reset, the end of
+             * stream) is the stream's: the recv that saw it took it from
+             * the socket, and a plain recv after would not see it again. */
             s->end = 1;
             s->end_res = res;
         }
@@ -287,6 +291,12 @@ uint64_t cor__recv_stream_switches(const cor_recv_stream *s, bool *plain)
     if (plain)
         *plain = s->plain;
     return s->switches;
+}
+
+void cor__recv_stream_go_plain(cor_recv_stream *s)
+{
+    if (!s->plain)
+        set_plain(s, true);
 }
 
 static void close_cancel(struct cor__wait *w, int reason)

@@ -6,7 +6,8 @@
  * cancelled while data arrives (nothing lost), close while cancelled, a
  * large backlog then the end of stream (Unix and TCP), the choice between
  * multishot and plain recvs (data that comes before the loop's next enter,
- * or after it; a reader cancelled during the change), bad input.
+ * or after it; a reader cancelled during the change, a peer reset during
+ * it), bad input.
  */
 #include "harness.h"
 #include "internal.h"
@@ -445,6 +446,63 @@ static void test_cancelled_while_switching(void **state)
                                     "inflight=0\n");
 }
 
+/* The peer resets the connection while the stream waits for its multishot
+ * to end (on the way to plain recvs): the reset is reported, once. */
+static void *reader_rst(void *arg)
+{
+    char c = 0;
+    ssize_t n = cor_recv_stream_read(arg, &c, 1);
+    rec("read=%zd", n);
+    return NULL;
+}
+
+static void *send_rst(void *arg)
+{
+    (void)arg;
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(sv[1], SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(sv[1]); /* an RST, before the loop submits the cancel */
+    sv[1] = -1;
+    return NULL;
+}
+
+static void *reset_switch(void *arg)
+{
+    (void)arg;
+    cor_recv_stream *s;
+    cor_recv_stream_open(&s, sv[0]);
+    char c = 0;
+    if (write(sv[1], "a", 1) != 1)
+        rec("write failed");
+    ssize_t n = cor_recv_stream_read(s, &c, 1); /* the multishot is armed */
+    rec("read=%zd %c", n, n > 0 ? c : '-');
+    cor__recv_stream_go_plain(s);
+    /* The reader asks for the multishot's end and parks; the reset comes
+     * in the same iteration, before the loop's next enter. */
+    cor_task *r = cor_spawn(reader_rst, s);
+    cor_task *x = cor_spawn(send_rst, NULL);
+    cor_await(r, NULL);
+    cor_await(x, NULL);
+    cor_task_release(r);
+    cor_task_release(x);
+    cor_recv_stream_close(s);
+    rec("inflight=%zu", cor__tls_loop->nops);
+    return NULL;
+}
+
+static void test_reset_while_switching(void **state)
+{
+    (void)state;
+    pair();
+    assert_int_equal(h_run(reset_switch, NULL, 1), 0);
+    close(sv[0]);
+    if (sv[1] >= 0)
+        close(sv[1]);
+    assert_string_equal(rec_text(), "read=1 a\n"
+                                    "read=-104\n"
+                                    "inflight=0\n");
+}
+
 /* ------------------------------------------------------------ bad input -- */
 
 static void *bad_input(void *arg)
@@ -490,6 +548,8 @@ int main(void)
                                         h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_multishot_when_data_comes_late,
                                         h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_reset_while_switching, h_setup,
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(test_cancelled_while_switching,
                                         h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, h_setup, h_teardown),
