@@ -5,9 +5,11 @@
  * pool (few workers, a small queue, a short keep-alive, so workers sleep,
  * wake and retire all the time), and cancel some of them at random moments
  * (queued, running, or done on their way back).  Plain threads submit at
- * the same time.  Every job must run at most once, every result that was
- * produced must be taken exactly once (by its caller or by the cleanup),
- * every call must return, and the pool must end idle.
+ * the same time.  In one run worker threads fail to start now and then
+ * (the jobs no worker can run end with -EAGAIN).  Every job must run at
+ * most once, every result that was produced must be taken exactly once (by
+ * its caller or by the cleanup), every call must return, and the pool must
+ * end idle.
  *
  * COR_STRESS_ROUNDS raises the rounds (the 'slow' suite runs more).
  */
@@ -27,11 +29,13 @@
 #define MAXJOBS (1 << 16)
 
 static int rounds = 40; /* jobs per task */
+static bool failing_starts; /* now and then, worker threads fail to start */
 
 static atomic_int ran[MAXJOBS];   /* times each job ran */
 static atomic_int taken[MAXJOBS]; /* times its result was taken */
 static atomic_int next_id;
 static atomic_int calls_done, calls_started;
+static atomic_int not_started; /* calls that ended -EAGAIN */
 
 static int new_id(void)
 {
@@ -90,8 +94,11 @@ static void *worker_task(void *arg)
         switch (rnd(&seed) % 5) {
         case 0: { /* plain to_thread */
             void *r = NULL;
-            if (cor_to_thread(job, (void *)(intptr_t)id, &r) == 0)
+            int rc = cor_to_thread(job, (void *)(intptr_t)id, &r);
+            if (rc == 0)
                 take(r);
+            else if (rc == -EAGAIN)
+                atomic_fetch_add(&not_started, 1);
             atomic_fetch_add(&calls_done, 1);
             break;
         }
@@ -114,8 +121,11 @@ static void *worker_task(void *arg)
             if (cor_executor_submit(job, (void *)(intptr_t)id, cleanup, NULL,
                                     &f) == 0) {
                 void *r = NULL;
-                if (cor_future_await(f, &r) == 0)
+                int rc = cor_future_await(f, &r);
+                if (rc == 0)
                     take(r);
+                else if (rc == -EAGAIN)
+                    atomic_fetch_add(&not_started, 1);
                 cor_future_release(f);
             }
             atomic_fetch_add(&calls_done, 1);
@@ -150,6 +160,12 @@ static void *worker_task(void *arg)
         }
         if (rnd(&seed) % 8 == 0)
             cor_yield();
+        if (failing_starts && rnd(&seed) % 8 == 0) {
+            /* Idle long enough for the workers to retire, then the next
+             * starts fail. */
+            atomic_store(&cor__executor_fail_starts, 1 + rnd(&seed) % 40);
+            cor_sleep(0.005);
+        }
     }
     return NULL;
 }
@@ -225,11 +241,13 @@ static void reset(void)
     atomic_store(&next_id, 0);
     atomic_store(&calls_done, 0);
     atomic_store(&calls_started, 0);
+    atomic_store(&not_started, 0);
 }
 
 static void run_stress(unsigned max_threads, size_t cap, unsigned keepalive)
 {
     reset();
+    atomic_store(&cor__executor_fail_starts, 0);
     cor_executor_opts o = {max_threads, cap, keepalive};
     assert_int_equal(cor_executor_configure(&o), 0);
     pthread_t th[PLAIN];
@@ -239,7 +257,12 @@ static void run_stress(unsigned max_threads, size_t cap, unsigned keepalive)
     for (int i = 0; i < PLAIN; i++)
         pthread_join(th[i], NULL);
     cor_executor_shutdown();
+    atomic_store(&cor__executor_fail_starts, 0);
+    failing_starts = false;
     check_every_job();
+    if (getenv("COR_STRESS_VERBOSE"))
+        print_message("%d jobs, %d calls not started\n",
+                      atomic_load(&next_id), atomic_load(&not_started));
     cor_executor_configure(NULL);
 }
 
@@ -343,6 +366,14 @@ static void cancel_after_room_granted(void **state)
     assert_int_equal(atomic_load(&counted_ran), 1); /* b's, not c's */
 }
 
+/* Jobs that no worker can start end with -EAGAIN, once. */
+static void worker_starts_fail(void **state)
+{
+    (void)state;
+    failing_starts = true;
+    run_stress(2, 4, 1);
+}
+
 int main(void)
 {
     const char *r = getenv("COR_STRESS_ROUNDS");
@@ -359,6 +390,8 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(many_workers_short_keepalive,
                                         h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(worker_starts_fail, h_setup,
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
