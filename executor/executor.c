@@ -248,6 +248,8 @@ static bool wake_worker(void)
     return true;
 }
 
+static void room_freed(void);
+
 int cor_executor_configure(const cor_executor_opts *opts)
 {
     cor_executor_opts o = opts ? *opts : (cor_executor_opts){0};
@@ -262,6 +264,12 @@ int cor_executor_configure(const cor_executor_opts *opts)
     /* Idle workers re-check their limits. */
     while (wake_worker())
         ;
+    /* A raised bound is room for those waiting for it, now. */
+    while (!cor__list_empty(&P.room_waiters) &&
+           atomic_load(&P.nqueued) < atomic_load(&P.cap))
+        room_freed();
+    if (P.nroom_threads)
+        pthread_cond_broadcast(&P.room_cv);
     unlock();
     return 0;
 }

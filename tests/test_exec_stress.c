@@ -366,6 +366,59 @@ static void cancel_after_room_granted(void **state)
     assert_int_equal(atomic_load(&counted_ran), 1); /* b's, not c's */
 }
 
+/* ------------------------------------- a raised bound makes room ---- */
+
+/*
+ * The queue is full (one worker blocked, one job queued, cap 1) and a task
+ * waits for room.  Raising the bound makes room at once: the task is let
+ * in while the worker is still blocked, not when a job next leaves.
+ */
+static void *raise_main(void *arg)
+{
+    (void)arg;
+    cor_task *a = cor_spawn(call_gated, NULL);
+    cor_task *b = cor_spawn(call_counted, NULL);
+    cor_task *c = cor_spawn(call_counted, NULL);
+    cor_executor_stats st;
+    do {
+        cor_yield();
+        cor_executor_stats_get(&st);
+    } while (!(st.running == 1 && st.queued == 1 && st.waited >= 1 &&
+               c->wait != NULL)); /* a runs, b is queued, c waits */
+    cor_executor_opts o = {1, 4, 0};
+    cor_executor_configure(&o);
+    int k = 0;
+    do { /* a few iterations: the grant, then c submits */
+        cor_yield();
+        cor_executor_stats_get(&st);
+    } while (st.queued < 2 && ++k < 1000);
+    rec("queued=%zu while the worker is blocked", st.queued);
+    sem_post(&gate);
+    cor_await(a, NULL);
+    cor_await(b, NULL);
+    cor_await(c, NULL);
+    cor_task_release(a);
+    cor_task_release(b);
+    cor_task_release(c);
+    return NULL;
+}
+
+static void raised_bound_lets_waiters_in(void **state)
+{
+    (void)state;
+    sem_init(&gate, 0, 0);
+    atomic_store(&gated_ran, 0);
+    atomic_store(&counted_ran, 0);
+    cor_executor_opts o = {1, 1, 0};
+    assert_int_equal(cor_executor_configure(&o), 0);
+    assert_int_equal(h_run(raise_main, NULL, 1), 0);
+    cor_executor_shutdown();
+    cor_executor_configure(NULL);
+    assert_string_equal(rec_text(), "queued=2 while the worker is blocked\n"
+                                    "late rc=0\nlate rc=0\n");
+    assert_int_equal(atomic_load(&counted_ran), 2);
+}
+
 /* Jobs that no worker can start end with -EAGAIN, once. */
 static void worker_starts_fail(void **state)
 {
@@ -384,6 +437,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(cancel_after_room_granted, h_setup,
                                         h_teardown),
+        cmocka_unit_test_setup_teardown(raised_bound_lets_waiters_in,
+                                        h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(one_worker_tiny_queue, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(few_workers_small_queue, h_setup,

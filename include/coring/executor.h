@@ -31,7 +31,8 @@ typedef struct cor_executor_opts {
  * cor_executor_configure - set the pool's limits (NULL: the defaults).
  * Threads start lazily, one per queued job while none is idle, up to
  * max_threads.  New limits apply to what happens next: workers above a
- * lowered maximum retire when they next go idle.
+ * lowered maximum retire when they next go idle; a raised queue_cap lets
+ * submitters waiting for room in at once.
  * Returns 0, or -EINVAL for max_threads > 4096 or queue_cap > 2^24.
  * Thread: any.
  */
