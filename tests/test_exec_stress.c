@@ -317,76 +317,84 @@ static void *call_counted(void *arg)
     return NULL;
 }
 
-/*
- * One worker blocked, the queue (one slot) full: a third caller waits for
- * room.  The slot freed for it is granted (its task is woken), and the task
- * is cancelled before it runs again.  Its call must end -ECANCELED with
- * nothing queued: a job left in the queue would run on the dead frame of
- * the returned call (and wake a finished task).
- */
-static void *grant_main(void *arg)
+/* One worker, a queue of one slot: a runs (its job blocks the worker), b's
+ * job is queued, c waits for room. */
+static cor_task *a, *b, *c;
+
+static void fill_queue(void)
 {
-    (void)arg;
-    cor_task *a = cor_spawn(call_gated, NULL);   /* runs, blocks the worker */
-    cor_task *b = cor_spawn(call_counted, NULL); /* queued: the queue is full */
-    cor_task *c = cor_spawn(call_counted, NULL); /* waits for room */
+    a = cor_spawn(call_gated, NULL);
+    b = cor_spawn(call_counted, NULL);
+    c = cor_spawn(call_counted, NULL);
     cor_executor_stats st;
     do {
         cor_yield();
         cor_executor_stats_get(&st);
-    } while (!(st.waited >= 1 && c->wait != NULL));
+    } while (!(st.running == 1 && st.queued == 1 && st.waited >= 1 &&
+               c->wait != NULL));
+}
+
+static void end_queue(void)
+{
+    cor_task *t[] = {a, b, c};
+    for (int i = 0; i < 3; i++) {
+        cor_await(t[i], NULL);
+        cor_task_release(t[i]);
+    }
+}
+
+static void run_full(cor_fn *fn)
+{
+    sem_init(&gate, 0, 0);
+    atomic_store(&gated_ran, 0);
+    atomic_store(&counted_ran, 0);
+    cor_executor_opts o = {1, 1, 0};
+    assert_int_equal(cor_executor_configure(&o), 0);
+    assert_int_equal(h_run(fn, NULL, 1), 0);
+    cor_executor_shutdown();
+    cor_executor_configure(NULL);
+    assert_int_equal(atomic_load(&gated_ran), 1);
+}
+
+/*
+ * The slot freed for c is granted (c is woken), and c is cancelled before
+ * it runs again.  Its call must end -ECANCELED with nothing queued: a job
+ * left in the queue would run on the dead frame of the returned call (and
+ * wake a finished task).
+ */
+static void *grant_main(void *arg)
+{
+    (void)arg;
+    fill_queue();
     sem_post(&gate); /* a ends, b runs and frees the slot for c */
     while (c->wait != NULL) /* c's grant arrived: c is ready, not run yet */
         cor_yield();
     cor_task_cancel(c);
-    cor_await(a, NULL);
-    cor_await(b, NULL);
-    cor_await(c, NULL);
-    cor_task_release(a);
-    cor_task_release(b);
-    cor_task_release(c);
+    end_queue();
     return NULL;
 }
 
 static void cancel_after_room_granted(void **state)
 {
     (void)state;
-    sem_init(&gate, 0, 0);
-    atomic_store(&gated_ran, 0);
-    atomic_store(&counted_ran, 0);
-    cor_executor_opts o = {1, 1, 0};
-    assert_int_equal(cor_executor_configure(&o), 0);
-    assert_int_equal(h_run(grant_main, NULL, 1), 0);
-    cor_executor_shutdown();
-    cor_executor_configure(NULL);
+    run_full(grant_main);
     assert_int_equal(rec_count(), 2); /* in either order */
     assert_non_null(strstr(rec_text(), "late rc=0\n"));
     assert_non_null(strstr(rec_text(), "late rc=-125\n"));
-    assert_int_equal(atomic_load(&gated_ran), 1);
     assert_int_equal(atomic_load(&counted_ran), 1); /* b's, not c's */
 }
 
 /* ------------------------------------- a raised bound makes room ---- */
 
-/*
- * The queue is full (one worker blocked, one job queued, cap 1) and a task
- * waits for room.  Raising the bound makes room at once: the task is let
- * in while the worker is still blocked, not when a job next leaves.
- */
+/* Raising the bound makes room at once: c is let in while the worker is
+ * still blocked, not when a job next leaves the queue. */
 static void *raise_main(void *arg)
 {
     (void)arg;
-    cor_task *a = cor_spawn(call_gated, NULL);
-    cor_task *b = cor_spawn(call_counted, NULL);
-    cor_task *c = cor_spawn(call_counted, NULL);
-    cor_executor_stats st;
-    do {
-        cor_yield();
-        cor_executor_stats_get(&st);
-    } while (!(st.running == 1 && st.queued == 1 && st.waited >= 1 &&
-               c->wait != NULL)); /* a runs, b is queued, c waits */
+    fill_queue();
     cor_executor_opts o = {1, 4, 0};
     cor_executor_configure(&o);
+    cor_executor_stats st;
     int k = 0;
     do { /* a few iterations: the grant, then c submits */
         cor_yield();
@@ -394,26 +402,14 @@ static void *raise_main(void *arg)
     } while (st.queued < 2 && ++k < 1000);
     rec("queued=%zu while the worker is blocked", st.queued);
     sem_post(&gate);
-    cor_await(a, NULL);
-    cor_await(b, NULL);
-    cor_await(c, NULL);
-    cor_task_release(a);
-    cor_task_release(b);
-    cor_task_release(c);
+    end_queue();
     return NULL;
 }
 
 static void raised_bound_lets_waiters_in(void **state)
 {
     (void)state;
-    sem_init(&gate, 0, 0);
-    atomic_store(&gated_ran, 0);
-    atomic_store(&counted_ran, 0);
-    cor_executor_opts o = {1, 1, 0};
-    assert_int_equal(cor_executor_configure(&o), 0);
-    assert_int_equal(h_run(raise_main, NULL, 1), 0);
-    cor_executor_shutdown();
-    cor_executor_configure(NULL);
+    run_full(raise_main);
     assert_string_equal(rec_text(), "queued=2 while the worker is blocked\n"
                                     "late rc=0\nlate rc=0\n");
     assert_int_equal(atomic_load(&counted_ran), 2);
