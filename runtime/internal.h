@@ -376,7 +376,9 @@ struct cor_loop {
     struct cor_task *cur;
     struct cor__fifo ready;
     struct cor__timers timers;
-    int64_t now;
+    int64_t now;                 /* the clock when timers last expired */
+    int64_t coarse_slack;        /* CLOCK_MONOTONIC_COARSE lags by less */
+    bool timer_due;              /* compute_timeout saw a deadline pass */
     struct cor__list tasks;      /* not done */
     struct cor__list done_tasks; /* done, still referenced */
     struct cor__list futures;    /* plain futures alive on this loop */

@@ -4,8 +4,8 @@
  * ready FIFO, timers, the inbox and the iteration, written as named phases
  * (docs/design.md uses the same names):
  *
- *   update_time -> run_ready -> drain_inbox -> compute_timeout ->
- *   submit_and_wait -> reap_completions -> expire_timers
+ *   run_ready -> drain_inbox -> compute_timeout -> submit_and_wait ->
+ *   reap_completions -> expire_timers
  *
  * Only the loop's thread touches the loop (invariant 1), and it is its
  * kernel queue's only submitter (invariant 2).  Other threads post to the inbox, a lock-free
@@ -45,11 +45,35 @@ static void sched_stack_bounds(struct cor_loop *l)
     l->sched_stack_size = sz;
 }
 
+/*
+ * CLOCK_MONOTONIC_COARSE is the monotonic clock as of the last tick, read
+ * without the cycle counter: it is never ahead of CLOCK_MONOTONIC and lags
+ * it by about a tick.  A loop whose earliest timer is further away than
+ * that (an idle timeout, a keep-alive) learns that nothing is due without
+ * reading the precise clock on every iteration.
+ */
+static int64_t coarse_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t coarse_slack_ns(void)
+{
+    struct timespec res;
+    if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0)
+        return INT64_MAX; /* no coarse clock: always read the precise one */
+    /* Two ticks: the tick that updates it may itself come late. */
+    return 2 * ((int64_t)res.tv_sec * 1000000000 + res.tv_nsec);
+}
+
 /* Runs on the loop's own thread: the backend's kernel side is created by
  * its only issuer. */
 int cor__loop_init(struct cor_loop *l, struct cor_runtime *rt, int index)
 {
     memset(l, 0, sizeof *l);
+    l->coarse_slack = coarse_slack_ns();
     l->rt = rt;
     l->index = index;
     l->thread = pthread_self();
@@ -173,11 +197,6 @@ void cor__loop_post(struct cor_loop *l, struct cor__msg *m)
 /* --------------------------------------------------------- the phases ---- */
 
 /* Loop time is only read by the timers: without any, skip the clock. */
-static void update_time(struct cor_loop *l)
-{
-    if (l->timers.n)
-        l->now = cor_now_ns();
-}
 
 /*
  * Run what was ready when the iteration began, not what becomes ready while
@@ -247,7 +266,10 @@ static int64_t compute_timeout(struct cor_loop *l)
     if (next == INT64_MAX)
         return -1;
     int64_t d = next - cor_now_ns();
-    return d > 0 ? d : 0;
+    if (d > 0)
+        return d;
+    l->timer_due = true; /* expire_timers reads the precise clock */
+    return 0;
 }
 
 /*
@@ -286,8 +308,15 @@ static void reap_completions(struct cor_loop *l)
 
 static void expire_timers(struct cor_loop *l)
 {
-    if (cor__timers_next(&l->timers) == INT64_MAX)
+    int64_t next = cor__timers_next(&l->timers);
+    if (next == INT64_MAX)
         return;
+    /* Nothing can be due while the coarse clock is more than its slack
+     * before the earliest deadline (and compute_timeout saw none pass). */
+    if (!l->timer_due && l->coarse_slack < next &&
+        coarse_ns() < next - l->coarse_slack)
+        return;
+    l->timer_due = false;
     /* A fresh clock: timers never fire before their deadline. */
     l->now = cor_now_ns();
     cor__timers_expire(&l->timers, l->now);
@@ -295,7 +324,6 @@ static void expire_timers(struct cor_loop *l)
 
 static void run_once(struct cor_loop *l)
 {
-    update_time(l);
     run_ready(l);
     drain_inbox(l);
     int64_t timeout = compute_timeout(l);
