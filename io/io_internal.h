@@ -94,5 +94,7 @@ uint64_t cor__recv_stream_fallbacks(const cor_recv_stream *s);
 uint64_t cor__recv_stream_switches(const cor_recv_stream *s, bool *plain);
 /* Tests: turn s to plain recvs now, as the early reads would. */
 void cor__recv_stream_go_plain(cor_recv_stream *s);
+/* Tests: the next this many received chunks find no memory to queue. */
+extern _Atomic int cor__recv_stream_fail_queue;
 
 #endif

@@ -90,8 +90,14 @@ static void wake_waiter(struct cor_recv_stream *s)
     }
 }
 
+_Atomic int cor__recv_stream_fail_queue;
+
 static bool q_push(struct cor_recv_stream *s, uint16_t bid, uint32_t len)
 {
+    int fail = atomic_load(&cor__recv_stream_fail_queue);
+    if (fail > 0 && atomic_compare_exchange_strong(
+                        &cor__recv_stream_fail_queue, &fail, fail - 1))
+        return false;
     if (s->qn == s->qcap) {
         unsigned cap = s->qcap ? s->qcap * 2 : 8;
         struct chunk *q = malloc(cap * sizeof *q);
@@ -108,6 +114,8 @@ static bool q_push(struct cor_recv_stream *s, uint16_t bid, uint32_t len)
     return true;
 }
 
+static void disarm(struct cor_recv_stream *s);
+
 /* Runs on the loop for every completion of the multishot recv. */
 static void on_cqe(struct cor__op *op, int res, uint32_t flags)
 {
@@ -116,7 +124,9 @@ static void on_cqe(struct cor__op *op, int res, uint32_t flags)
     bool more = flags & COR__F_MORE;
     if (flags & COR__F_BUFFER) {
         uint16_t bid = (uint16_t)(flags >> COR__F_BUF_SHIFT);
-        if (res > 0 && q_push(s, bid, (uint32_t)res)) {
+        /* Nothing is queued after an end: bytes behind a lost chunk
+         * would come out of order. */
+        if (res > 0 && !s->end && q_push(s, bid, (uint32_t)res)) {
             /* The reader parked in this iteration and the enter found the
              * data waiting: a plain recv would have had it inline. */
             if (!s->waiter || s->plain) {
@@ -134,6 +144,8 @@ static void on_cqe(struct cor__op *op, int res, uint32_t flags)
                 /* No memory to queue it: the stream cannot go on whole. */
                 s->end = 1;
                 s->end_res = -ENOMEM;
+                if (more && !s->op.cancelling)
+                    disarm(s);
             }
         }
     }

@@ -7,7 +7,7 @@
  * large backlog then the end of stream (Unix and TCP), the choice between
  * multishot and plain recvs (data that comes before the loop's next enter,
  * or after it; a reader cancelled during the change, a peer reset during
- * it), bad input.
+ * it), a chunk that finds no memory to be queued, bad input.
  */
 #include "harness.h"
 #include "internal.h"
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -515,6 +516,56 @@ static void test_reset_while_switching(void **state)
                                     "inflight=0\n");
 }
 
+/* A chunk that finds no memory to be queued ends the stream (-ENOMEM)
+ * after the bytes before it; nothing that came after it is delivered. */
+static void send_and_receive(const char *bytes)
+{
+    if (write(sv[1], bytes, strlen(bytes)) != (ssize_t)strlen(bytes))
+        rec("write failed");
+    /* The multishot takes it out of the socket, a chunk of its own. */
+    int left = 1;
+    for (int i = 0; i < 100000 && left > 0; i++) {
+        cor_yield();
+        if (ioctl(sv[0], FIONREAD, &left) < 0)
+            left = 0;
+    }
+    for (int i = 0; i < 4; i++)
+        cor_yield(); /* and its completion is reaped */
+}
+
+static void *nomem(void *arg)
+{
+    (void)arg;
+    cor_recv_stream *s;
+    cor_recv_stream_open(&s, sv[0]);
+    char buf[64];
+    ssize_t n = cor_recv_stream_read(s, buf, 0); /* arms nothing */
+    send_and_receive("aaaa");
+    n = cor_recv_stream_read(s, buf, 2); /* the multishot is armed now */
+    rec("read=%zd %.*s", n, (int)(n > 0 ? n : 0), buf);
+    atomic_store(&cor__recv_stream_fail_queue, 1);
+    send_and_receive("bbbb"); /* lost */
+    send_and_receive("cccc");
+    atomic_store(&cor__recv_stream_fail_queue, 0);
+    do {
+        n = cor_recv_stream_read(s, buf, sizeof buf);
+        rec("read=%zd %.*s", n, (int)(n > 0 ? n : 0), buf);
+    } while (n > 0);
+    cor_recv_stream_close(s);
+    rec("inflight=%zu", cor__tls_loop->nops);
+    return NULL;
+}
+
+static void test_no_memory_ends_the_stream(void **state)
+{
+    (void)state;
+    run_on_pair(nomem, NULL);
+    assert_string_equal(rec_text(), "read=2 aa\n"
+                                    "read=2 aa\n"
+                                    "read=-12 \n"
+                                    "inflight=0\n");
+}
+
 /* ------------------------------------------------------------ bad input -- */
 
 static void *bad_input(void *arg)
@@ -562,6 +613,8 @@ int main(void)
                                         h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_reset_while_switching, h_setup,
                                         h_teardown),
+        cmocka_unit_test_setup_teardown(test_no_memory_ends_the_stream,
+                                        h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_cancelled_while_switching,
                                         h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, h_setup, h_teardown),
