@@ -44,8 +44,12 @@ static void rec_addrs(const char *what, int rc, struct addrinfo *res)
                 : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)
                       ->sin6_addr;
         inet_ntop(ai->ai_family, bin, a, sizeof a);
-        n += snprintf(line + n, sizeof line - (size_t)n, " %s:%d", a,
-                      port_of(ai->ai_addr));
+        char one[INET6_ADDRSTRLEN + 16];
+        snprintf(one, sizeof one, " %s:%d", a, port_of(ai->ai_addr));
+        /* Each address once: with "multi on" in host.conf and localhost
+         * on two lines of /etc/hosts, glibc gives 127.0.0.1 twice. */
+        if (!strstr(line, one))
+            n += snprintf(line + n, sizeof line - (size_t)n, "%s", one);
     }
     rec("%s", line);
 }
