@@ -2,7 +2,8 @@
 #
 #   make demo    install what is missing (Debian packages), build, run the demo
 #   make test    the same set-up, then the whole test suite: a plain build
-#                (debugoptimized) on the default and on narrowed rings, a
+#                (debugoptimized) on the default and on narrowed rings and
+#                on the epoll backend (also ASan and TSan), a
 #                debug and a release build, an ASan+UBSan build, and a TSan
 #                build for the threaded parts
 #   make test-buildtypes   the suite under every meson buildtype
@@ -19,7 +20,8 @@ PKGS := gcc make meson ninja-build pkg-config liburing-dev libcmocka-dev \
 MESON_SETUP := meson setup -Dwerror=true -Dtests=enabled
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build demo test test-plain test-rings test-asan test-tsan bench clean \
+.PHONY: all deps build demo test test-plain test-rings test-epoll \
+        test-asan test-tsan bench clean \
         test-debug test-release test-buildtypes fuzz
 
 all: build
@@ -64,17 +66,25 @@ test-rings: build
 	  meson test -C build --setup $$s --print-errorlogs --num-processes 2 --no-suite slow || exit 1; \
 	done
 
+# The plain build's suite on the epoll backend (COR_BACKEND=epoll).
+test-epoll: build
+	meson test -C build --setup epoll --print-errorlogs --num-processes 2 --no-suite slow
+
 test-asan: deps
 	[ -f build-asan/build.ninja ] || $(MESON_SETUP) -Db_sanitize=address,undefined -Db_lundef=false build-asan
 	ninja -C build-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 4 --no-suite slow
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  meson test -C build-asan --setup epoll --print-errorlogs --num-processes 2 --timeout-multiplier 4 --no-suite slow
 
 test-tsan: deps
 	[ -f build-tsan/build.ninja ] || $(MESON_SETUP) -Db_sanitize=thread -Db_lundef=false build-tsan
 	ninja -C build-tsan
 	TSAN_OPTIONS=halt_on_error=1 \
 	  meson test -C build-tsan --print-errorlogs --num-processes 2 --timeout-multiplier 4 --suite threads
+	TSAN_OPTIONS=halt_on_error=1 \
+	  meson test -C build-tsan --setup epoll --print-errorlogs --num-processes 2 --timeout-multiplier 4 --suite threads
 
 # One build per meson buildtype (debug -O0, release -O3, minsize -Os, plain
 # with no flags): the code must not lean on what -O2 happens to inline.
@@ -87,7 +97,7 @@ test-buildtype-%: deps
 test-buildtypes: test-plain test-buildtype-debug test-buildtype-release \
                  test-buildtype-minsize test-buildtype-plain
 
-test: test-plain test-rings test-debug test-release test-asan test-tsan
+test: test-plain test-rings test-epoll test-debug test-release test-asan test-tsan
 
 # clang's libFuzzer runtime is only recommended by clang: named here, and
 # installed only for this target.

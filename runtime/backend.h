@@ -117,6 +117,7 @@ struct cor__backend {
 };
 
 extern const struct cor__backend cor__backend_uring;
+extern const struct cor__backend cor__backend_epoll;
 
 /* The loop's part of a completion: op ended (flags without COR__F_MORE)
  * or delivered one more result. */

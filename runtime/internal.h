@@ -357,6 +357,10 @@ struct cor__op {
     struct {
         int64_t sec, nsec;
     } ts;               /* the io_uring backend's linked timeout */
+    /* The epoll backend's (set by its start, not cleared by init). */
+    struct cor__list be_link; /* on a pending, waiting or done list */
+    struct cor__timer be_timer;
+    uint8_t be_where;
 };
 
 struct cor_loop {
@@ -498,6 +502,7 @@ struct cor_runtime {
     _Atomic unsigned next_loop; /* round robin of cor_spawn_next */
     struct cor__debug *dbg;     /* watchdog thread and dump signal, or NULL */
     struct cor__sighub *sig;    /* signals (signal.c); NULL if not started */
+    const struct cor__backend *be; /* every loop's; NULL: loop 0 chooses */
 };
 
 extern _Atomic uint64_t cor__task_counter;

@@ -78,7 +78,6 @@ int cor__loop_init(struct cor_loop *l, struct cor_runtime *rt, int index)
     l->index = index;
     l->thread = pthread_self();
     l->efd = -1;
-    l->be = &cor__backend_uring;
     cor__fifo_init(&l->ready);
     cor__list_init(&l->tasks);
     cor__list_init(&l->done_tasks);
@@ -101,9 +100,18 @@ int cor__loop_init(struct cor_loop *l, struct cor_runtime *rt, int index)
     rc = cor__stack_thread_init();
     if (rc < 0)
         goto fail_efd;
+    /* Loop 0 chooses the backend of an automatic runtime: io_uring, or
+     * epoll when io_uring is refused (uring.c logs which and why). */
+    l->be = rt->be ? rt->be : &cor__backend_uring;
     rc = l->be->init(l);
+    if (rc < 0 && !rt->be &&
+        (rc == -ENOSYS || rc == -EPERM || rc == -ENOMEM)) {
+        l->be = &cor__backend_epoll;
+        rc = l->be->init(l);
+    }
     if (rc < 0)
         goto fail_efd;
+    rt->be = l->be;
     sched_stack_bounds(l);
     l->sched_tsan_fiber = tsan_current();
     cor__debug_loop(l);
@@ -349,6 +357,11 @@ void cor__loop_run(struct cor_loop *l, bool (*stop)(struct cor_loop *l))
 cor_loop *cor_loop_current(void)
 {
     return cor__tls_loop;
+}
+
+const char *cor_backend_name(void)
+{
+    return cor__tls_loop ? cor__tls_loop->be->name : NULL;
 }
 
 int cor_loop_index(void)

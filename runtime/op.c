@@ -26,7 +26,7 @@ bool cor__wait_is_op(const struct cor__wait *w)
 
 void cor__op_init(struct cor__op *op)
 {
-    memset(op, 0, sizeof *op);
+    memset(op, 0, offsetof(struct cor__op, be_link));
     op->wait.cancel = op_cancel;
     op->timeout_ns = -1;
 }

@@ -196,8 +196,19 @@ int cor_run_ex(cor_fn *main, void *arg, const cor_run_opts *opts,
     }
     cor_run_opts o = opts ? *opts : (cor_run_opts){0};
     if (!main || o.loops < 0 || o.loops > 1024 ||
-        (o.stack_size && o.stack_size < 16384) || o.ring_entries > 32768)
+        (o.stack_size && o.stack_size < 16384) || o.ring_entries > 32768 ||
+        o.backend < COR_BACKEND_AUTO || o.backend > COR_BACKEND_EPOLL)
         return run_result(opts, -EINVAL, NULL);
+    if (o.backend == COR_BACKEND_AUTO) {
+        const char *env = getenv("COR_BACKEND");
+        if (env && strcmp(env, "io_uring") == 0)
+            o.backend = COR_BACKEND_IO_URING;
+        else if (env && strcmp(env, "epoll") == 0)
+            o.backend = COR_BACKEND_EPOLL;
+        else if (env && *env && strcmp(env, "auto") != 0)
+            cor_log("COR_BACKEND: ignoring '%s' (io_uring, epoll or auto)",
+                    env);
+    }
     int nloops = o.loops;
     if (nloops == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -212,6 +223,9 @@ int cor_run_ex(cor_fn *main, void *arg, const cor_run_opts *opts,
     rt->loops = loops;
     rt->nloops = nloops;
     rt->opts = o;
+    rt->be = o.backend == COR_BACKEND_IO_URING ? &cor__backend_uring
+             : o.backend == COR_BACKEND_EPOLL  ? &cor__backend_epoll
+                                               : NULL;
 #ifdef COR_ASAN
     rt->stack_size = o.stack_size ? o.stack_size : 256 * 1024;
 #else

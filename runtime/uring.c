@@ -155,7 +155,8 @@ static int ring_try(struct cor__uring *u, unsigned entries, unsigned cq,
  * enters (receive streams choose their recv by it, io/recv_stream.c).
  * EINVAL means "not this flag set"; anything else is final.
  */
-static int ring_setup(struct cor__uring *u, unsigned entries, bool no_defer)
+static int ring_setup(struct cor__uring *u, unsigned entries, bool no_defer,
+                      bool forced)
 {
     static const unsigned chain[] = {
         IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
@@ -185,8 +186,12 @@ static int ring_setup(struct cor__uring *u, unsigned entries, bool no_defer)
             break;
     }
     char buf[512];
-    cor_log("cannot start an event loop: %s",
-            refused_text(rc, buf, sizeof buf));
+    if (!forced && (rc == -ENOSYS || rc == -EPERM || rc == -ENOMEM))
+        cor_log("using the epoll backend: %s",
+                refused_text(rc, buf, sizeof buf));
+    else
+        cor_log("cannot start an event loop: %s",
+                refused_text(rc, buf, sizeof buf));
     return rc;
 }
 
@@ -231,7 +236,7 @@ static int uring_init(struct cor_loop *l)
         return -ENOMEM;
     int rc = ring_setup(u, l->rt->opts.ring_entries ? l->rt->opts.ring_entries
                                                     : 1024,
-                        l->rt->opts.no_defer_taskrun);
+                        l->rt->opts.no_defer_taskrun, l->rt->be != NULL);
     if (rc < 0) {
         free(u);
         return rc;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "harness.h"
 
+#include <liburing.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -180,4 +182,17 @@ int h_count_fds(void)
         n += e->d_name[0] != '.';
     closedir(d);
     return n;
+}
+
+bool h_uring(void)
+{
+    const char *b = getenv("COR_BACKEND");
+    if (b && strcmp(b, "epoll") == 0)
+        return false;
+    /* Refused here (a seccomp filter, a kernel without it): epoll runs. */
+    struct io_uring ring;
+    if (io_uring_queue_init(2, &ring, 0) < 0)
+        return false;
+    io_uring_queue_exit(&ring);
+    return true;
 }

@@ -42,6 +42,17 @@ int h_tcp_pair(int sv[2]);
 int h_count_fds(void);
 
 /* cmocka fixture: reset the event log and the log capture. */
+/* Whether loops run on io_uring (not COR_BACKEND=epoll): tests of what
+ * only the io_uring backend has (the ring, provided buffers, registered
+ * files) skip otherwise. */
+bool h_uring(void);
+/* skip() the calling test unless h_uring(). */
+#define H_NEED_URING()                                                       \
+    do {                                                                     \
+        if (!h_uring())                                                      \
+            skip();                                                          \
+    } while (0)
+
 int h_setup(void **state);
 int h_teardown(void **state);
 

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_core_refused - when io_uring is refused, cor_run returns the -errno
- * and logs a message naming the cause and the fix; nothing crashes.  The
- * refusal is real: a child process installs a seccomp filter that fails
- * io_uring_setup with EPERM (Docker's default profile), ENOSYS (no io_uring)
- * or ENOMEM (memlock), then calls cor_run.
+ * test_core_refused - when io_uring is refused, an automatic runtime runs
+ * on epoll and logs one line naming the backend and the cause; a runtime
+ * that asked for io_uring (cor_run_opts.backend) gets the -errno and a
+ * message naming the cause and the fix.  The refusal is real: a child
+ * process installs a seccomp filter that fails io_uring_setup with EPERM
+ * (Docker's default profile), ENOSYS (no io_uring) or ENOMEM (memlock),
+ * then calls cor_run.
  */
 #include "child.h"
 #include "harness.h"
@@ -13,6 +15,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -43,29 +46,45 @@ static int refuse(int err)
     return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
 }
 
-static void *never(void *arg)
+static void *main_fn(void *arg)
 {
     (void)arg;
-    fprintf(stderr, "main ran\n");
+    fprintf(stderr, "main ran on %s\n", cor_backend_name());
     return NULL;
 }
 
+struct refusal {
+    int err;
+    int backend; /* cor_run_opts.backend */
+};
+
 static void child(void *arg)
 {
-    int err = *(int *)arg;
-    if (refuse(err) < 0) {
+    struct refusal *c = arg;
+    unsetenv("COR_BACKEND");
+    if (refuse(c->err) < 0) {
         fprintf(stderr, "seccomp unavailable\n");
         _exit(77);
     }
-    int rc = cor_run(never, NULL);
+    cor_run_opts o = {.loops = 2, .backend = c->backend};
+    int rc = cor_run_ex(main_fn, NULL, &o, NULL);
     fprintf(stderr, "rc=%d\n", rc);
     _exit(0);
+}
+
+static void check_words(const struct child_result *r, const char *words)
+{
+    if (!strstr(r->err, words))
+        fprintf(stderr, "message: %s\n", r->err);
+    assert_non_null(strstr(r->err, words));
 }
 
 static void expect(int err, const char *words)
 {
     struct child_result r;
-    run_in_child(child, &err, &r);
+    /* Asked for io_uring: today's clear error. */
+    struct refusal forced = {err, COR_BACKEND_IO_URING};
+    run_in_child(child, &forced, &r);
     if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 77)
         skip();
     assert_true(WIFEXITED(r.status));
@@ -75,9 +94,18 @@ static void expect(int err, const char *words)
     assert_non_null(strstr(r.err, want));
     assert_null(strstr(r.err, "main ran"));
     assert_non_null(strstr(r.err, "coring: cannot start an event loop"));
-    if (!strstr(r.err, words))
-        fprintf(stderr, "message: %s\n", r.err);
-    assert_non_null(strstr(r.err, words));
+    check_words(&r, words);
+    /* Automatic: epoll, one line naming it and why (for two loops). */
+    struct refusal autom = {err, COR_BACKEND_AUTO};
+    run_in_child(child, &autom, &r);
+    assert_true(WIFEXITED(r.status));
+    assert_int_equal(WEXITSTATUS(r.status), 0);
+    assert_non_null(strstr(r.err, "main ran on epoll\nrc=0\n"));
+    const char *line = strstr(r.err, "coring: using the epoll backend: ");
+    assert_non_null(line);
+    assert_null(strstr(line + 1, "coring: using the epoll backend"));
+    assert_null(strstr(r.err, "cannot start"));
+    check_words(&r, words);
 }
 
 static void refused_eperm(void **state)

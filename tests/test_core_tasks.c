@@ -453,6 +453,7 @@ static void *ring_registration(void *arg)
 static void ring_registered_each_run(void **state)
 {
     (void)state;
+    H_NEED_URING();
     for (int i = 0; i < 40; i++)
         assert_int_equal(h_run(ring_registration, NULL, 1 + i % 2), 0);
     const char *t = rec_text();

@@ -241,6 +241,7 @@ static void *eager(void *arg)
 static void test_o_direct_eager(void **state)
 {
     (void)state;
+    H_NEED_URING();
     h_run(eager, NULL, 1);
     if (strcmp(rec_text(), "skip\n") == 0)
         skip();

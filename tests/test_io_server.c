@@ -208,9 +208,12 @@ static void test_10k_connections(void **state)
     assert_int_equal(waitpid(pid, &st, 0), pid);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
-    assert_string_equal(rec_text(), "start=0\n"
-                                    "accepted=10000 live=0\n"
-                                    "peak_fixed=4096 now=0\n");
+    /* epoll has no registered files: every connection takes its fd. */
+    assert_string_equal(rec_text(),
+                        h_uring() ? "start=0\naccepted=10000 live=0\n"
+                                    "peak_fixed=4096 now=0\n"
+                                  : "start=0\naccepted=10000 live=0\n"
+                                    "peak_fixed=0 now=0\n");
     assert_int_equal(h_count_fds(), before - 1); /* minus the pipe's end */
 }
 
@@ -292,6 +295,7 @@ static void *fixed_main(void *arg)
 static void test_registered_files(void **state)
 {
     (void)state;
+    H_NEED_URING();
     run_one(fixed_main, "start=0\n"
                         "handler fixed=1\n"
                         "handler recv=4\n"

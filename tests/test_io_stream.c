@@ -62,14 +62,12 @@ static void test_order_and_eof(void **state)
     close(sv[0]);
     /* The 7 bytes after "hel" came in two completions; one read takes
      * both. */
-    assert_string_equal(rec_text(), "open=0\n"
-                                    "read=3 hel\n"
-                                    "read=7 loworld\n"
-                                    "zero=0\n"
-                                    "eof=0\n"
-                                    "eof again=0\n"
-                                    "close=0 inflight=0\n"
-                                    "ring kept=1\n");
+    char want[160];
+    snprintf(want, sizeof want,
+             "open=0\nread=3 hel\nread=7 loworld\nzero=0\neof=0\n"
+             "eof again=0\nclose=0 inflight=0\n"
+             "ring kept=%d\n", h_uring()); /* epoll: no provided buffers */
+    assert_string_equal(rec_text(), want);
 }
 
 static void *reset(void *arg)
@@ -136,6 +134,7 @@ static void *dry(void *arg)
 static void test_ring_runs_dry(void **state)
 {
     (void)state;
+    H_NEED_URING();
     pair();
     assert_int_equal(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF,
                                 &(int){DRY_BYTES * 2}, sizeof(int)),
@@ -322,7 +321,7 @@ static void *reader_late(void *arg)
 static void *choose(void *arg)
 {
     write_early = arg != NULL;
-    ring_flags_seen = cor__uring_of(cor__tls_loop)->flags;
+    ring_flags_seen = h_uring() ? cor__uring_of(cor__tls_loop)->flags : 0;
     cor_event_create(&go);
     cor_recv_stream *s;
     cor_recv_stream_open(&s, sv[0]);
@@ -384,6 +383,7 @@ static void run_on_pair(cor_fn *fn, void *arg)
 static void test_plain_when_data_comes_early(void **state)
 {
     (void)state;
+    H_NEED_URING();
     run_on_pair(choose, "early");
     if (!sees_early_data())
         skip(); /* always multishot */
@@ -397,6 +397,7 @@ static void test_plain_when_data_comes_early(void **state)
 static void test_multishot_when_data_comes_late(void **state)
 {
     (void)state;
+    H_NEED_URING();
     run_on_pair(choose, NULL);
     assert_string_equal(rec_text(),
                         "got=abcdefghijklmnopqrst switches=0 plain=0\n"
@@ -409,7 +410,7 @@ static void *cancel_switch(void *arg)
 {
     (void)arg;
     write_early = true;
-    ring_flags_seen = cor__uring_of(cor__tls_loop)->flags;
+    ring_flags_seen = h_uring() ? cor__uring_of(cor__tls_loop)->flags : 0;
     cor_event_create(&go);
     cor_recv_stream *s;
     cor_recv_stream_open(&s, sv[0]);
@@ -450,6 +451,7 @@ static void *cancel_switch(void *arg)
 static void test_cancelled_while_switching(void **state)
 {
     (void)state;
+    H_NEED_URING();
     run_on_pair(cancel_switch, NULL);
     if (!sees_early_data())
         skip();
@@ -559,6 +561,7 @@ static void *nomem(void *arg)
 static void test_no_memory_ends_the_stream(void **state)
 {
     (void)state;
+    H_NEED_URING(); /* the queue of provided buffers */
     run_on_pair(nomem, NULL);
     assert_string_equal(rec_text(), "read=2 aa\n"
                                     "read=2 aa\n"

@@ -14,6 +14,9 @@ extern "C" {
 
 typedef struct cor_loop cor_loop;
 
+/* cor_run_opts.backend: how loops reach the kernel (docs/api.md, "Backends"). */
+enum { COR_BACKEND_AUTO = 0, COR_BACKEND_IO_URING = 1, COR_BACKEND_EPOLL = 2 };
+
 /* cor_run_opts.pin: thread-per-core pinning of the loop threads. */
 enum { COR_PIN_NEVER = -1, COR_PIN_AUTO = 0, COR_PIN_ALWAYS = 1 };
 
@@ -45,6 +48,10 @@ typedef struct cor_run_opts {
                                still forwards it to its usual action) */
     bool no_signals;        /* block no signal: coring/signal.h serves only
                                those the caller blocked before cor_run */
+    int backend;            /* COR_BACKEND_AUTO (0): io_uring, epoll when
+                               io_uring is refused (the environment's
+                               COR_BACKEND=io_uring|epoll applies where 0);
+                               COR_BACKEND_IO_URING; COR_BACKEND_EPOLL */
 } cor_run_opts;
 
 /* What cor_run returns when a SIGINT cancelled main and main ended
@@ -122,6 +129,12 @@ typedef struct cor_loop_stats {
 } cor_loop_stats;
 /* The calling loop's counters.  Returns 0, -EPERM off a loop.
  * Thread: a loop thread. */
+/*
+ * cor_backend_name - "io_uring" or "epoll": the backend of the calling
+ * thread's loop; NULL off a loop.  Thread: any.
+ */
+COR_API const char *cor_backend_name(void);
+
 COR_API int cor_loop_stats_get(cor_loop_stats *st);
 
 #ifdef __cplusplus
