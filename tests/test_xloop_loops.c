@@ -313,9 +313,16 @@ static void channel_cancel_and_close(void **state)
 static cor_future *never;
 static cor_chan *empty_chan, *full_chan;
 
+static _Atomic int main_returned;
+
 static void *slow_job(void *arg)
 {
-    usleep(500000); /* still running when cor_run cancels its caller */
+    /* Still running when cor_run cancels its caller: until main has
+     * returned (boundedly), then long enough for the cancellation of the
+     * leftover tasks to reach both loops. */
+    for (int i = 0; i < 10000 && !atomic_load(&main_returned); i++)
+        usleep(1000);
+    usleep(200000);
     return arg;
 }
 
@@ -348,6 +355,7 @@ static void *blocked(void *arg)
 static void *shutdown_main(void *arg)
 {
     (void)arg;
+    atomic_store(&main_returned, 0);
     static const char *kinds[] = {"sleep", "future-far", "recv", "send",
                                   "to_thread", "task"};
     cor_future_create(&never);
@@ -365,7 +373,8 @@ static void *shutdown_main(void *arg)
     for (int i = 0; i < 5000 && atomic_load(&nblocked) < 14; i++)
         cor_sleep(0.001);
     cor_sleep(0.001); /* the last ones reach their wait */
-    return NULL;      /* ... and cor_run cancels and joins them */
+    atomic_store(&main_returned, 1);
+    return NULL; /* ... and cor_run cancels and joins them */
 }
 
 static void shutdown_with_blocked_tasks(void **state)
