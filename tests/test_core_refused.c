@@ -4,47 +4,19 @@
  * on epoll and logs one line naming the backend and the cause; a runtime
  * that asked for io_uring (cor_run_opts.backend) gets the -errno and a
  * message naming the cause and the fix.  The refusal is real: a child
- * process installs a seccomp filter that fails io_uring_setup with EPERM
+ * process installs a seccomp filter (refuse.h) that fails io_uring with EPERM
  * (Docker's default profile), ENOSYS (no io_uring) or ENOMEM (memlock),
  * then calls cor_run.
  */
 #include "child.h"
 #include "harness.h"
+#include "refuse.h"
 
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#if defined(__x86_64__)
-#define ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define ARCH AUDIT_ARCH_AARCH64
-#endif
-
-static int refuse(int err)
-{
-    struct sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-                 offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (err & 0xffff)),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        return -1;
-    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
-}
 
 static void *main_fn(void *arg)
 {
@@ -62,7 +34,7 @@ static void child(void *arg)
 {
     struct refusal *c = arg;
     unsetenv("COR_BACKEND");
-    if (refuse(c->err) < 0) {
+    if (refuse_io_uring(c->err) < 0) {
         fprintf(stderr, "seccomp unavailable\n");
         _exit(77);
     }
