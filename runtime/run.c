@@ -22,9 +22,13 @@ struct boot {
     int state; /* 0 booting, 1 ready, <0 failed */
 };
 
-static void noop_msg(struct cor_loop *l, struct cor__msg *m)
+/* From the last loop to go idle: look at loop_done() again before
+ * sleeping.  The message may be drained after this iteration's look (the
+ * loop was not asleep, so it got no wakeup): without the recheck the loop
+ * would sleep for good. */
+static void recheck_msg(struct cor_loop *l, struct cor__msg *m)
 {
-    (void)l;
+    l->recheck = true;
     free(m);
 }
 
@@ -33,7 +37,7 @@ static void wake_all(struct cor_runtime *rt)
     for (int i = 0; i < rt->nloops; i++) {
         struct cor__msg *m = malloc(sizeof *m);
         if (m) {
-            m->fn = noop_msg;
+            m->fn = recheck_msg;
             cor__loop_post(rt->loops[i], m);
         }
     }
