@@ -36,8 +36,17 @@ _Atomic bool cor__wake_msgring = true;
 
 /* ------------------------------------------------------------- set-up ---- */
 
-static const char *refused_text(int err, char *buf, size_t len)
+/*
+ * Why io_uring_setup failed with err, beginning "io_uring_setup: ENAME: ".
+ * fallback: the cause only, for the one line an automatic runtime logs
+ * before it runs on epoll; otherwise the cause and the fix, for a runtime
+ * that asked for io_uring (or met an error that epoll does not answer).
+ */
+static const char *refused_text(int err, bool fallback, char *buf,
+                                size_t len)
 {
+    const char *name, *why, *fix;
+    char mem[160];
     if (err == -EPERM) {
         int v = -1;
         FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "r");
@@ -46,42 +55,51 @@ static const char *refused_text(int err, char *buf, size_t len)
                 v = -1;
             fclose(f);
         }
-        if (v == 2)
-            snprintf(buf, len,
-                     "io_uring is disabled on this system "
-                     "(kernel.io_uring_disabled=2); enable it with "
-                     "'sysctl kernel.io_uring_disabled=0'");
-        else if (v == 1 && geteuid() != 0)
-            snprintf(buf, len,
-                     "io_uring is limited to root and the io_uring_group "
-                     "(kernel.io_uring_disabled=1); run as root, add this "
-                     "user to the group named by kernel.io_uring_group, or "
-                     "'sysctl kernel.io_uring_disabled=0'");
-        else
-            snprintf(buf, len,
-                     "io_uring_setup was refused (EPERM), most likely by a "
-                     "seccomp filter (Docker's default profile blocks "
-                     "io_uring): run the container with a seccomp profile "
-                     "that allows io_uring_setup, io_uring_enter and "
-                     "io_uring_register (e.g. --security-opt "
-                     "seccomp=unconfined)");
+        name = "EPERM";
+        if (v == 2) {
+            why = "io_uring is disabled on this system "
+                  "(kernel.io_uring_disabled=2)";
+            fix = "enable it with 'sysctl kernel.io_uring_disabled=0'";
+        } else if (v == 1 && geteuid() != 0) {
+            why = "io_uring is limited to root and the io_uring_group "
+                  "(kernel.io_uring_disabled=1)";
+            fix = "run as root, add this user to the group named by "
+                  "kernel.io_uring_group, or 'sysctl "
+                  "kernel.io_uring_disabled=0'";
+        } else {
+            why = "refused, most likely by a seccomp filter (Docker's "
+                  "default profile refuses io_uring)";
+            fix = "run the container with a seccomp profile that allows "
+                  "io_uring_setup, io_uring_enter and io_uring_register "
+                  "(e.g. --security-opt seccomp=unconfined)";
+        }
     } else if (err == -ENOSYS) {
-        snprintf(buf, len,
-                 "this kernel has no io_uring (io_uring_setup: ENOSYS), or a "
-                 "seccomp filter hides it; coring needs Linux 6.1 or newer "
-                 "built with CONFIG_IO_URING=y");
+        name = "ENOSYS";
+        why = "this kernel has no io_uring, or a seccomp filter hides it";
+        fix = "the io_uring backend needs Linux 6.1 or newer built with "
+              "CONFIG_IO_URING=y";
     } else if (err == -ENOMEM) {
         struct rlimit rl = {0, 0};
         getrlimit(RLIMIT_MEMLOCK, &rl);
-        snprintf(buf, len,
-                 "io_uring_setup: out of memory; on kernels before 5.12 the "
-                 "ring counts against the locked-memory limit (ulimit -l is "
-                 "%llu KiB): raise it (ulimit -l, LimitMEMLOCK=, "
-                 "--ulimit memlock=) or ask for fewer ring_entries",
+        snprintf(mem, sizeof mem,
+                 "out of memory (before Linux 5.12 the ring counts against "
+                 "the locked-memory limit, ulimit -l: %llu KiB)",
                  (unsigned long long)rl.rlim_cur / 1024);
+        name = "ENOMEM";
+        why = mem;
+        fix = "raise it (ulimit -l, LimitMEMLOCK=, --ulimit memlock=) or "
+              "ask for fewer ring_entries";
     } else {
-        snprintf(buf, len, "io_uring_setup failed: %s", cor_strerror(err));
+        snprintf(buf, len, "io_uring_setup: %s", cor_strerror(err));
+        return buf;
     }
+    if (fallback)
+        snprintf(buf, len, "io_uring_setup: %s: %s", name, why);
+    else
+        snprintf(buf, len,
+                 "io_uring_setup: %s: %s; %s; or let the backend be chosen "
+                 "automatically, which runs on epoll here",
+                 name, why, fix);
     return buf;
 }
 
@@ -185,13 +203,15 @@ static int ring_setup(struct cor__uring *u, unsigned entries, bool no_defer,
         if (rc != -EINVAL)
             break;
     }
-    char buf[512];
-    if (!forced && (rc == -ENOSYS || rc == -EPERM || rc == -ENOMEM))
+    char buf[640];
+    bool fallback =
+        !forced && (rc == -ENOSYS || rc == -EPERM || rc == -ENOMEM);
+    if (fallback)
         cor_log("using the epoll backend: %s",
-                refused_text(rc, buf, sizeof buf));
+                refused_text(rc, true, buf, sizeof buf));
     else
         cor_log("cannot start an event loop: %s",
-                refused_text(rc, buf, sizeof buf));
+                refused_text(rc, false, buf, sizeof buf));
     return rc;
 }
 
