@@ -109,11 +109,14 @@ COR_API int cor_call_soon(void (*fn)(void *arg), void *arg);
  */
 typedef struct cor_loop_stats {
     uint64_t iterations;   /* loop iterations */
-    uint64_t enters;       /* io_uring_enter calls made by the loop */
+    uint64_t enters;       /* io_uring_enter calls made by the loop (epoll:
+                              epoll_pwait2 calls) */
     uint64_t switches;     /* task resumptions */
-    uint64_t cqes;         /* completions reaped */
+    uint64_t cqes;         /* completions reaped (epoll: ops ended) */
     uint64_t inbox_msgs;   /* cross-thread messages drained */
-    uint64_t sqes;         /* submission entries handed to the ring */
+    uint64_t sqes;         /* submission entries handed to the ring (epoll:
+                              ops tried by the loop, not the executor's
+                              file ops; docs/api-debug.md) */
     uint64_t cq_overflows; /* completions the kernel could not post at once
                               because the CQ ring was full (its counter) */
     size_t ready;          /* now: entries in the ready queue */
