@@ -2,10 +2,11 @@
 #
 #   make demo    install what is missing (Debian packages), build, run the demo
 #   make test    the same set-up, then the whole test suite: a plain build
-#                (debugoptimized) on the default and on narrowed rings and
-#                on the epoll backend (also ASan and TSan), a
-#                debug and a release build, an ASan+UBSan build, and a TSan
-#                build for the threaded parts
+#                (debugoptimized) on the default and on narrowed rings, on
+#                the epoll backend (also ASan and TSan), and where io_uring
+#                is refused by a seccomp filter, once with ENOSYS and once
+#                with EPERM (test-noring); a debug and a release build, an
+#                ASan+UBSan build, and a TSan build for the threaded parts
 #   make test-buildtypes   the suite under every meson buildtype
 #   make bench   build and run the benchmarks (bench/)
 #   make fuzz    build the libFuzzer targets (fuzz/, clang) and run each for
@@ -20,7 +21,7 @@ PKGS := gcc make meson ninja-build pkg-config liburing-dev libcmocka-dev \
 MESON_SETUP := meson setup -Dwerror=true -Dtests=enabled
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build demo test test-plain test-rings test-epoll \
+.PHONY: all deps build demo test test-plain test-rings test-epoll test-noring \
         test-asan test-tsan bench clean \
         test-debug test-release test-buildtypes fuzz
 
@@ -70,6 +71,16 @@ test-rings: build
 test-epoll: build
 	meson test -C build --setup epoll --print-errorlogs --num-processes 2 --no-suite slow
 
+# The plain build's suite where io_uring is refused for real: every test
+# under tests/noring, a seccomp filter failing io_uring_setup, _enter and
+# _register with ENOSYS (a kernel without io_uring), then with EPERM
+# (Docker's default profile); automatic runtimes fall back to epoll.
+test-noring: build
+	for s in noringenosys noringeperm; do \
+	  echo "== io_uring refused: $$s"; \
+	  meson test -C build --setup $$s --print-errorlogs --num-processes 2 --no-suite slow || exit 1; \
+	done
+
 test-asan: deps
 	[ -f build-asan/build.ninja ] || $(MESON_SETUP) -Db_sanitize=address,undefined -Db_lundef=false build-asan
 	ninja -C build-asan
@@ -97,7 +108,7 @@ test-buildtype-%: deps
 test-buildtypes: test-plain test-buildtype-debug test-buildtype-release \
                  test-buildtype-minsize test-buildtype-plain
 
-test: test-plain test-rings test-epoll test-debug test-release test-asan test-tsan
+test: test-plain test-rings test-epoll test-noring test-debug test-release test-asan test-tsan
 
 # clang's libFuzzer runtime is only recommended by clang: named here, and
 # installed only for this target.

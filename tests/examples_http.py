@@ -21,6 +21,8 @@ import subprocess
 import sys
 import time
 
+from fallback import first_line, without_fallback
+
 IDLE = 1.0  # the server's idle timeout in this test, seconds
 HELLO = b"Hello, World!"
 
@@ -29,7 +31,7 @@ class Server:
     def __init__(self, path, loops):
         self.proc = subprocess.Popen([path, "http", "0", loops, str(IDLE)],
                                      stderr=subprocess.PIPE)
-        line = self.proc.stderr.readline().decode()
+        line = first_line(self.proc.stderr)
         m = re.search(r"127\.0\.0\.1:(\d+)", line)
         if not m:
             self.proc.kill()
@@ -41,7 +43,8 @@ class Server:
         alive = self.proc.poll() is None
         self.proc.terminate()
         self.proc.wait(timeout=10)
-        err = self.proc.stderr.read().decode(errors="replace")
+        err = without_fallback(self.proc.stderr.read()).decode(
+            errors="replace")
         sys.stdout.write(err)
         return err if alive else None
 

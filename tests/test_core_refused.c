@@ -123,12 +123,57 @@ static void refused_enomem(void **state)
     expect(ENOMEM, "ENOMEM", "locked-memory limit");
 }
 
+/* The tests' own helper drops exactly the fallback line of the refusal
+ * in force, and nothing else: any other line still fails a comparison. */
+static void strip_child(void *arg)
+{
+    (void)arg;
+    unsetenv("COR_BACKEND");
+    if (refuse_io_uring(ENOSYS) < 0)
+        _exit(77);
+    char text[] = "coring: using the epoll backend: io_uring_setup: ENOSYS: "
+                  "no io_uring\n"
+                  "a line\n"
+                  "coring: using the epoll backend: io_uring_setup: EPERM: "
+                  "other\n"
+                  "coring: cannot start an event loop: io_uring_setup: "
+                  "ENOSYS: x\n"
+                  "using the epoll backend: io_uring_setup: ENOSYS: hooked\n"
+                  "last, no newline";
+    fputs(h_without_fallback(text), stderr);
+    /* A forced backend logs no such line: nothing is dropped. */
+    setenv("COR_BACKEND", "epoll", 1);
+    char kept[] = "coring: using the epoll backend: io_uring_setup: ENOSYS: "
+                  "x\n";
+    fputs(h_without_fallback(kept), stderr);
+}
+
+static void fallback_line_dropped_alone(void **state)
+{
+    (void)state;
+    struct child_result r;
+    run_in_child(strip_child, NULL, &r);
+    if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 77)
+        skip();
+    assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+    assert_string_equal(
+        r.err, "a line\n"
+               "coring: using the epoll backend: io_uring_setup: EPERM: "
+               "other\n"
+               "coring: cannot start an event loop: io_uring_setup: "
+               "ENOSYS: x\n"
+               "last, no newline"
+               "coring: using the epoll backend: io_uring_setup: ENOSYS: "
+               "x\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(refused_eperm),
         cmocka_unit_test(refused_enosys),
         cmocka_unit_test(refused_enomem),
+        cmocka_unit_test(fallback_line_dropped_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
