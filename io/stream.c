@@ -363,14 +363,26 @@ struct cor_writer {
     bool closing, closed, aborting;
     bool own_fd;           /* a pipe to close at the close (proc.c) */
     int err;               /* what ended the stream */
-    cor_event *ev;         /* pulsed at every completion */
+    cor_event *ev;         /* pulsed at completions while tasks wait */
+    unsigned waiting;      /* tasks waiting on ev */
     struct conn_ref *ref;
 };
 
 static void pulse(struct cor_writer *w)
 {
+    if (!w->waiting)
+        return; /* the common case: no task waits for the writer */
     cor_event_set(w->ev);
     cor_event_clear(w->ev);
+}
+
+/* Wait for the next completion's pulse. */
+static int await_pulse(struct cor_writer *w)
+{
+    w->waiting++;
+    int rc = cor_event_wait(w->ev);
+    w->waiting--;
+    return rc;
 }
 
 size_t cor_writer_buffered(const cor_writer *w)
@@ -541,7 +553,7 @@ int cor_writer_drain(cor_writer *w)
     if (!cor__io_home_task(w->loop, "cor_writer_drain"))
         return -EXDEV;
     while (w->paused && !w->err) {
-        int rc = cor_event_wait(w->ev);
+        int rc = await_pulse(w);
         if (rc < 0)
             return rc;
     }
@@ -570,7 +582,7 @@ int cor_writer_wait_closed(cor_writer *w)
     if (!cor__io_home_task(w->loop, "cor_writer_wait_closed"))
         return -EXDEV;
     while (!w->closed) {
-        int rc = cor_event_wait(w->ev);
+        int rc = await_pulse(w);
         if (rc < 0)
             return rc;
     }
@@ -589,7 +601,7 @@ void cor_writer_free(cor_writer *w)
         cor__op_cancel(w->loop, &w->op);
         cor_shield_begin();
         while (w->busy)
-            cor_event_wait(w->ev);
+            await_pulse(w);
         cor_shield_end();
     }
     if (w->own_fd)
