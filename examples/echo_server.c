@@ -208,16 +208,18 @@ static inline bool tchar(unsigned char ch)
     return TOKEN[ch];
 }
 
-/* a[0..n) equals lit (lower case) in any case: no locale, no call. */
-static inline bool ieq(const char *a, size_t n, const char *lit)
+/* a[0..n) equals the string literal lit (lower case) in any case: no
+ * locale, no call, and a name of another length costs one compare. */
+#define ieq(a, n, lit) ((n) == sizeof(lit) - 1 && ieq_n(a, lit, sizeof(lit) - 1))
+
+static inline bool ieq_n(const char *a, const char *lit, size_t n)
 {
-    size_t i = 0;
-    for (; i < n && lit[i]; i++) {
+    for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)a[i];
         if ((c >= 'A' && c <= 'Z' ? c | 0x20 : c) != (unsigned char)lit[i])
             return false;
     }
-    return i == n && !lit[i];
+    return true;
 }
 
 /* "METHOD SP TARGET SP HTTP/1.x" */
