@@ -202,7 +202,7 @@ int cor_recv_stream_open(cor_recv_stream **out, int fd)
         return -EINVAL;
     if (fd < 0)
         return -EBADF;
-    struct cor_recv_stream *s = calloc(1, sizeof *s);
+    struct cor_recv_stream *s = cor__zalloc_line(sizeof *s);
     if (!s)
         return -ENOMEM;
     cor__op_init(&s->op);

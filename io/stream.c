@@ -495,7 +495,7 @@ int cor_writer_open(cor_writer **out, int fd)
         return -EINVAL;
     if (fd < 0)
         return -EBADF;
-    struct cor_writer *w = calloc(1, sizeof *w);
+    struct cor_writer *w = cor__zalloc_line(sizeof *w);
     if (!w)
         return -ENOMEM;
     if (cor_event_create(&w->ev) < 0) {

@@ -18,6 +18,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define cor__container_of(p, T, m) ((T *)(void *)((char *)(p)-offsetof(T, m)))
 #define cor__likely(x) __builtin_expect(!!(x), 1)
@@ -49,6 +51,17 @@ void cor__error_vset(const cor_error **slot, int code, const char *fmt,
 struct cor__list {
     struct cor__list *next, *prev;
 };
+
+/* A zeroed object on a cache line of its own (an object with an op first,
+ * whose hot part then costs one line; free() frees it).  NULL: no memory. */
+static inline void *cor__zalloc_line(size_t size)
+{
+    size_t n = (size + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, n);
+    if (p)
+        memset(p, 0, n);
+    return p;
+}
 
 static inline void cor__list_init(struct cor__list *h)
 {
@@ -337,23 +350,27 @@ struct cor_runtime;
  * what to do (backend.h lists what each code reads).
  */
 struct cor__op {
+    /* The first 64 bytes hold what submitting and completing it read (the
+     * request, the callback, the result), so that an op on a 64-byte
+     * boundary costs one cache line on the hot path. */
     void (*complete)(struct cor__op *op, int res, uint32_t flags);
-    struct cor_task *task;
+    void *addr;
+    uint64_t off;
+    int64_t timeout_ns; /* < 0: none */
+    int fd;
+    uint32_t len;
+    uint32_t opflags;
     int res;
     uint32_t flags;
     bool done;
     bool cancelling;
     bool fixed;        /* fd is a registered-file slot */
     uint8_t code;      /* enum cor__opcode */
+    struct cor_task *task;
+    /* the rest of the request, and waiting and cancelling */
+    void *addr2;
     int cancel_reason;
     struct cor__wait wait;
-    /* the request */
-    int fd;
-    uint32_t len;
-    uint32_t opflags;
-    uint64_t off;
-    void *addr, *addr2;
-    int64_t timeout_ns; /* < 0: none */
     struct {
         int64_t sec, nsec;
     } ts;               /* the io_uring backend's linked timeout */

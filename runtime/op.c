@@ -41,6 +41,9 @@ struct cor_loop *cor__op_begin(struct cor__op *op, const char *call,
     return l;
 }
 
+_Static_assert(offsetof(struct cor__op, task) + sizeof(void *) <= 64,
+               "the hot part of an op fits one cache line");
+
 void cor__op_submit(struct cor_loop *l, struct cor__op *op)
 {
     l->nops++;

@@ -316,6 +316,9 @@ int cor__park(struct cor__wait *w)
 
 void cor__wake(struct cor_task *t, int rc)
 {
+    /* Its saved context, read when it is resumed later in the iteration:
+     * fetched now, the miss overlaps the loop's other work. */
+    __builtin_prefetch(t->sp);
     t->wait = NULL;
     t->wake_rc = rc;
     cor__loop_push_ready(t->fut.loop, &t->soon);
