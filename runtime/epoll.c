@@ -3,12 +3,30 @@
  * epoll.c - the epoll backend (backend.h), for kernels and sandboxes that
  * refuse io_uring.  Sockets, pipes and other pollable fds work by
  * readiness: an op is tried without blocking in the loop's wait phase; one
- * that would block waits on its fd (registered edge-triggered for input and
- * output, once per file) and is tried again when the fd reports the
- * direction it needs.  Files, whose reads never report "would block", go to
- * the executor as libuv does (a job per op, its result handed back on the
- * loop).  Bounded ops are loop timers; other threads and loops wake a
+ * that would block waits on its fd and is tried again when the fd reports
+ * the direction it needs.  Files, whose reads never report "would block",
+ * go to the executor as libuv does (a job per op, its result handed back on
+ * the loop).  Bounded ops are loop timers; other threads and loops wake a
  * sleeping loop through its eventfd.
+ *
+ * What a request costs, as a hand-written epoll server's (one read, one
+ * write, a share of one epoll_wait): an fd is registered once
+ * (edge-triggered, input and output) and stays registered; each fd
+ * remembers per direction whether it may be ready: a try that would block
+ * (or a TCP read that took less than it asked for, which took everything
+ * there was) says no, the fd's next event says yes, and an op started
+ * while its direction is known not ready waits at once, without a try.
+ * A raw close(2) can leave a number registered in our books and not in the
+ * kernel's (its file gone, a new one under the number).  So only an fd we
+ * saw made (an accept's, an open's, a socket we connected) keeps its
+ * registration without a syscall; any other is registered again on every
+ * wait (EEXIST: still the same file).  And a wait of the first kind that
+ * still waits CHECK_NS to 2 x CHECK_NS later (no event for it came: its
+ * number may have been closed and made again behind our back) renews its
+ * registration: EPOLL_CTL_MOD, or ADD where the kernel has forgotten it,
+ * either of which reports the fd's readiness anew (a loop with such waits
+ * sleeps CHECK_NS at most).  A stale entry costs time, never a lost
+ * wakeup.
  *
  * Invariant 3: an op waiting for readiness has not touched its buffer, so a
  * cancel ends it at once with -ECANCELED (at the next reap, never inside the
@@ -20,6 +38,7 @@
 #include "coring/executor.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +48,17 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* Where an op is (op->be_where). */
-enum { W_NONE, W_PENDING, W_WAITING, W_DONE, W_EXEC };
+/* Where an op is (op->be_where): W_UNTRIED waits on its fd without having
+ * been tried (its direction was known not ready when it started). */
+enum { W_NONE, W_PENDING, W_WAITING, W_UNTRIED, W_DONE, W_EXEC };
+
+/* What the fd is, for reads that tell that they emptied it. */
+enum { P_UNKNOWN, P_TCP, P_OTHER };
+
+/* How often waits on unrenewed registrations are renewed (see above). */
+#define CHECK_NS 10000000 /* 10 ms */
+
+#define EP_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET)
 
 /* What kind of file an fd was when first used (a stale entry after a raw
  * close(2) only costs speed: a pollable fd sent to the executor still
@@ -39,7 +67,16 @@ enum { K_UNKNOWN, K_POLL, K_FILE };
 
 struct ep_fd {
     struct cor__list rq, wq; /* ops waiting for input, for output */
+    struct cor__list ulink;  /* on ep.unconfirmed */
+    unsigned epoch;          /* ep.epoch when it went there */
+    int fd;
     uint8_t kind;
+    uint8_t proto;
+    bool reg;                /* in the epoll set, as far as we know */
+    bool owned;              /* we saw the file made: an accept's, an
+                              * open's, a socket we connected */
+    bool rin, rout;          /* input, output may be ready */
+    bool hup;                /* an end or an error was reported */
 };
 
 struct ep {
@@ -48,6 +85,10 @@ struct ep {
     unsigned nfds;
     struct cor__list pending; /* to try in the next wait or reap */
     struct cor__list done;    /* finished, to report in reap */
+    /* fds with ops waiting on a registration not renewed for them */
+    struct cor__list unconfirmed;
+    unsigned epoch;           /* renewals so far */
+    int64_t next_renew;       /* coarse clock of the next renewal */
     int nev;
     struct epoll_event evs[128];
 };
@@ -78,6 +119,9 @@ static struct ep_fd *fd_get(struct ep *e, int fd)
             return NULL;
         cor__list_init(&f->rq);
         cor__list_init(&f->wq);
+        cor__list_init(&f->ulink);
+        f->fd = fd;
+        f->rin = f->rout = true;
         e->fds[fd] = f;
     }
     return e->fds[fd];
@@ -96,6 +140,7 @@ static int ep_init(struct cor_loop *l)
     }
     cor__list_init(&e->pending);
     cor__list_init(&e->done);
+    cor__list_init(&e->unconfirmed);
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = l->efd};
     if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, l->efd, &ev) < 0) {
         int rc = -errno;
@@ -350,10 +395,21 @@ static long try_op(struct cor__op *op)
 }
 
 /* Report op at the next reap (never inside the call that ended it). */
+static bool waiting(const struct cor__op *op)
+{
+    return op->be_where == W_PENDING || op->be_where == W_WAITING ||
+           op->be_where == W_UNTRIED;
+}
+
+static void fd_forget(struct ep *e, int fd, bool made);
+
+/* Report op at the next reap (never inside the call that ended it). */
 static void finish(struct cor_loop *l, struct cor__op *op, int res)
 {
     struct ep *e = ep_of(l);
-    if (op->be_where == W_PENDING || op->be_where == W_WAITING)
+    if (op->code == COR__OP_OPENAT && res >= 0)
+        fd_forget(e, res, true);
+    if (waiting(op))
         cor__list_del(&op->be_link);
     if (op->be_timer.idx != SIZE_MAX)
         cor__timer_disarm(&l->timers, &op->be_timer);
@@ -366,7 +422,7 @@ static void finish(struct cor_loop *l, struct cor__op *op, int res)
 static void op_timeout(struct cor__timer *t)
 {
     struct cor__op *op = cor__container_of(t, struct cor__op, be_timer);
-    if (op->be_where == W_PENDING || op->be_where == W_WAITING)
+    if (waiting(op))
         finish(op->task->fut.loop, op, -ECANCELED);
 }
 
@@ -402,6 +458,57 @@ static bool is_file(struct ep *e, struct cor__op *op)
     return f->kind == K_FILE;
 }
 
+/* What we know of fd (if anything) is of a file it no longer names: it was
+ * closed, or it was just made (an accept's, an open's, a socket about to
+ * connect: made).  A registration left in the kernel goes with the old
+ * file. */
+static void fd_forget(struct ep *e, int fd, bool made)
+{
+    struct ep_fd *f = made                                    ? fd_get(e, fd)
+                      : fd >= 0 && (unsigned)fd < e->nfds ? e->fds[fd]
+                                                            : NULL;
+    if (!f)
+        return;
+    f->owned = made;
+    f->reg = false;
+    f->kind = K_UNKNOWN;
+    f->proto = P_UNKNOWN;
+    f->rin = f->rout = true;
+    f->hup = false;
+    cor__list_del(&f->ulink);
+}
+
+static bool *ready_flag(struct ep_fd *f, const struct cor__op *op)
+{
+    return wants_output(op) ? &f->rout : &f->rin;
+}
+
+static bool is_rw(const struct cor__op *op)
+{
+    return op->code == COR__OP_READ || op->code == COR__OP_WRITE ||
+           op->code == COR__OP_READV || op->code == COR__OP_WRITEV;
+}
+
+/* The ops whose try can only find the fd not ready (and those of a connect
+ * or a poll, which look at readiness their own way, are not among them). */
+static bool waits_untried(const struct cor__op *op)
+{
+    switch (op->code) {
+    case COR__OP_RECV:
+    case COR__OP_RECVMSG:
+    case COR__OP_SEND:
+    case COR__OP_SENDMSG:
+    case COR__OP_ACCEPT:
+    case COR__OP_ACCEPT_MULTI:
+        return true;
+    default:
+        return is_rw(op);
+    }
+}
+
+static void park(struct cor_loop *l, struct cor__op *op, struct ep_fd *f,
+                 uint8_t where);
+
 static void ep_start(struct cor_loop *l, struct cor__op *op)
 {
     struct ep *e = ep_of(l);
@@ -412,11 +519,12 @@ static void ep_start(struct cor_loop *l, struct cor__op *op)
         cor__panic("epoll backend: a registered file");
     if (op->code == COR__OP_CLOSE) {
         struct ep_fd *f = (unsigned)op->fd < e->nfds ? e->fds[op->fd] : NULL;
-        if (f) {
+        if (f && f->reg)
             epoll_ctl(e->epfd, EPOLL_CTL_DEL, op->fd, NULL);
-            f->kind = K_UNKNOWN;
-        }
+        fd_forget(e, op->fd, false);
     }
+    if (op->code == COR__OP_CONNECT)
+        fd_forget(e, op->fd, true); /* a socket's first op */
     if (op->code == COR__OP_ACCEPT || op->code == COR__OP_ACCEPT_MULTI) {
         /* accept4 has no "don't wait" flag: the listener goes O_NONBLOCK
          * (as libuv's do); its accepted sockets do not inherit it.  Looked
@@ -432,10 +540,18 @@ static void ep_start(struct cor_loop *l, struct cor__op *op)
         to_executor(l, op);
         return;
     }
+    COR__STAT(l->stats.sqes++);
+    /* Known not ready: it waits for the fd's next event untried.  Not a
+     * bounded op (its one chance is a try) nor a poll (its own mask). */
+    struct ep_fd *f = (unsigned)op->fd < e->nfds ? e->fds[op->fd] : NULL;
+    if (f && f->reg && !*ready_flag(f, op) && op->timeout_ns < 0 &&
+        waits_untried(op)) {
+        park(l, op, f, W_UNTRIED);
+        return;
+    }
     op->be_where = W_PENDING;
     cor__list_push(&e->pending, &op->be_link);
     l->unsubmitted++;
-    COR__STAT(l->stats.sqes++);
 }
 
 static void ep_flush(struct cor_loop *l)
@@ -443,29 +559,120 @@ static void ep_flush(struct cor_loop *l)
     (void)l; /* ops are handed to the kernel as they are tried */
 }
 
+/* After a try of op that gave r (not -EAGAIN): what it tells of the fds. */
+static void tried(struct ep *e, struct cor__op *op, long r)
+{
+    switch (op->code) {
+    case COR__OP_ACCEPT:
+    case COR__OP_ACCEPT_MULTI:
+        if (r >= 0)
+            fd_forget(e, (int)r, true);
+        break;
+    case COR__OP_RECV:
+        if (op->opflags & (MSG_PEEK | MSG_OOB))
+            break;
+        /* fall through */
+    case COR__OP_READ:
+        if (r > 0 && (uint64_t)r < op->len) {
+            /* A TCP read takes what the socket holds, up to len: it is
+             * empty now, and what comes next is an edge.  Not so an end
+             * or an error already reported (a read after data gets it,
+             * and its event has passed). */
+            struct ep_fd *f = (unsigned)op->fd < e->nfds ? e->fds[op->fd]
+                                                         : NULL;
+            if (!f)
+                break;
+            if (f->proto == P_UNKNOWN) {
+                int p = 0;
+                socklen_t pl = sizeof p;
+                f->proto = getsockopt(op->fd, SOL_SOCKET, SO_PROTOCOL, &p,
+                                      &pl) == 0 &&
+                                   p == IPPROTO_TCP
+                               ? P_TCP
+                               : P_OTHER;
+            }
+            if (f->proto == P_TCP && !f->hup)
+                f->rin = false;
+        }
+        break;
+    default:
+        break;
+    }
+}
+
 static void ep_cancel(struct cor_loop *l, struct cor__op *op)
 {
-    if (op->be_where != W_PENDING && op->be_where != W_WAITING)
+    if (!waiting(op))
         return;
     /* As io_uring, which runs a request submitted in the same batch as its
      * cancel first: an op not tried yet is tried once (a recv whose data
      * is there gets it); one already waiting for readiness ends unstarted,
      * its data left for the next call. */
-    long r = op->code == COR__OP_ACCEPT_MULTI || op->be_where == W_WAITING
-                 ? -EAGAIN
-                 : try_op(op);
+    long r = -EAGAIN;
+    if (op->code != COR__OP_ACCEPT_MULTI && op->be_where != W_WAITING) {
+        r = try_op(op);
+        if (r != -EAGAIN)
+            tried(ep_of(l), op, r);
+    }
     finish(l, op, r == -EAGAIN ? -ECANCELED : (int)r);
     /* W_EXEC: the job cannot be stopped; its outcome comes. */
 }
 
-/* Make sure fd reports readiness to us (edge-triggered, both ways). */
-static void watch(struct ep *e, int fd)
+/* Register f's fd (edge-triggered, both ways); a new registration reports
+ * the fd's readiness as an event.  0 or -errno. */
+static int fd_register(struct ep *e, struct ep_fd *f, int how)
 {
-    struct epoll_event ev = {
-        .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET,
-        .data.fd = fd,
-    };
-    epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev);
+    struct epoll_event ev = {.events = EP_EVENTS, .data.fd = f->fd};
+    int rc = epoll_ctl(e->epfd, how, f->fd, &ev);
+    if (rc < 0 && how == EPOLL_CTL_MOD && errno == ENOENT)
+        how = EPOLL_CTL_ADD, rc = epoll_ctl(e->epfd, how, f->fd, &ev);
+    if (rc < 0 && errno == EEXIST)
+        rc = 0;
+    else if (rc == 0 && how == EPOLL_CTL_ADD)
+        f->proto = P_UNKNOWN, f->hup = false; /* a new file, maybe */
+    if (rc < 0)
+        return -errno;
+    f->reg = true;
+    return 0;
+}
+
+/* op cannot wait for f's readiness (the registration failed with rc). */
+static void cannot_wait(struct cor_loop *l, struct cor__op *op,
+                        struct ep_fd *f, int rc)
+{
+    if (waiting(op))
+        cor__list_del(&op->be_link);
+    op->be_where = W_NONE;
+    if (rc == -EPERM && is_rw(op)) {
+        /* Not pollable: a file after all (the number's old kind). */
+        f->kind = K_FILE;
+        to_executor(l, op);
+    } else {
+        finish(l, op, rc);
+    }
+}
+
+/* op (off every list) would block: it waits for its fd's direction (where:
+ * W_WAITING, or W_UNTRIED).  An fd we did not see made may be a new file
+ * under an old number at any time: it is registered again (EEXIST: it is
+ * the same) on every park, as a new one is; one we saw made is renewed
+ * only if its wait lasts (above). */
+static void park(struct cor_loop *l, struct cor__op *op, struct ep_fd *f,
+                 uint8_t where)
+{
+    struct ep *e = ep_of(l);
+    if (!f->reg || !f->owned) {
+        int rc = fd_register(e, f, EPOLL_CTL_ADD);
+        if (rc < 0) {
+            cannot_wait(l, op, f, rc);
+            return;
+        }
+    } else if (cor__list_empty(&f->ulink)) {
+        f->epoch = e->epoch;
+        cor__list_push(&e->unconfirmed, &f->ulink);
+    }
+    op->be_where = where;
+    cor__list_push(wants_output(op) ? &f->wq : &f->rq, &op->be_link);
 }
 
 /* Try every pending op: done, or waiting on its fd. */
@@ -482,17 +689,13 @@ static void run_pending(struct cor_loop *l)
                 finish(l, op, -ENOMEM);
                 continue;
             }
-            /* Registered before the second try: what arrives after it
-             * is reported. */
-            watch(e, op->fd);
-            r = try_op(op);
-            if (r == -EAGAIN) {
-                cor__list_del(n);
-                op->be_where = W_WAITING;
-                cor__list_push(wants_output(op) ? &f->wq : &f->rq, n);
-                continue;
-            }
+            if (op->code != COR__OP_POLL)
+                *ready_flag(f, op) = false;
+            cor__list_del(n);
+            park(l, op, f, W_WAITING);
+            continue;
         }
+        tried(e, op, r);
         if (op->code == COR__OP_ACCEPT_MULTI && r >= 0) {
             /* One more connection; the accept stays armed. */
             cor__op_complete(l, op, (int)r, COR__F_MORE);
@@ -513,6 +716,41 @@ static void wake_list(struct ep *e, struct cor__list *q)
     }
 }
 
+static int64_t coarse_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Renew the registrations of the fds on the unconfirmed list since before
+ * the last renewal whose ops still wait. */
+static void renew(struct cor_loop *l)
+{
+    struct ep *e = ep_of(l);
+    struct cor__list *n = e->unconfirmed.next;
+    while (n != &e->unconfirmed) {
+        struct ep_fd *f = cor__container_of(n, struct ep_fd, ulink);
+        n = n->next;
+        if (f->epoch == e->epoch)
+            continue;
+        cor__list_del(&f->ulink);
+        if (cor__list_empty(&f->rq) && cor__list_empty(&f->wq))
+            continue;
+        int rc = fd_register(e, f, EPOLL_CTL_MOD);
+        if (rc < 0) {
+            /* Not pollable any more (closed, a new kind of file). */
+            f->reg = false;
+            while (!cor__list_empty(&f->rq))
+                cannot_wait(l, cor__container_of(f->rq.next, struct cor__op,
+                                                 be_link), f, rc);
+            while (!cor__list_empty(&f->wq))
+                cannot_wait(l, cor__container_of(f->wq.next, struct cor__op,
+                                                 be_link), f, rc);
+        }
+    }
+}
+
 static void ep_wait(struct cor_loop *l, int64_t timeout)
 {
     struct ep *e = ep_of(l);
@@ -521,6 +759,19 @@ static void ep_wait(struct cor_loop *l, int64_t timeout)
      * connection tasks) is for this iteration, not after a sleep. */
     if (!cor__list_empty(&e->done) || l->ready.head)
         timeout = 0;
+    if (!cor__list_empty(&e->unconfirmed)) {
+        int64_t now = coarse_now();
+        if (now >= e->next_renew) {
+            renew(l);
+            e->epoch++;
+            e->next_renew = now + CHECK_NS;
+            if (!cor__list_empty(&e->done))
+                timeout = 0;
+        }
+        if (!cor__list_empty(&e->unconfirmed) &&
+            (timeout < 0 || timeout > CHECK_NS))
+            timeout = CHECK_NS;
+    }
     struct timespec ts = {.tv_sec = timeout / 1000000000,
                           .tv_nsec = timeout % 1000000000};
     int n = epoll_pwait2(e->epfd, e->evs, 128, timeout >= 0 ? &ts : NULL,
@@ -544,10 +795,17 @@ static void ep_reap(struct cor_loop *l)
         if ((unsigned)fd >= e->nfds || !e->fds[fd])
             continue;
         struct ep_fd *f = e->fds[fd];
-        if (ev & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLERR | EPOLLHUP))
+        cor__list_del(&f->ulink); /* the registration works */
+        if (ev & (EPOLLRDHUP | EPOLLERR | EPOLLHUP))
+            f->hup = true;
+        if (ev & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) {
+            f->rin = true;
             wake_list(e, &f->rq);
-        if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+        }
+        if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+            f->rout = true;
             wake_list(e, &f->wq);
+        }
     }
     e->nev = 0;
     run_pending(l);

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_io_epoll - what the epoll backend remembers of an fd between ops
+ * (runtime/epoll.c): whether each direction may be ready, and whether the
+ * fd is registered.  What it remembers must never cost a wakeup: an end
+ * reported in the same event as the last bytes is still read after them,
+ * and a number closed with close(2) and made again behind the backend's
+ * back is still served.  Every program here runs on epoll, whatever
+ * COR_BACKEND says.
+ */
+#include "harness.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int run_epoll(cor_fn *main, void *arg)
+{
+    cor_run_opts o = {.loops = 1, .backend = COR_BACKEND_EPOLL};
+    return cor_run_ex(main, arg, &o, NULL);
+}
+
+/* Await t; a watchdog cancels it after 5 s (a cancelled read is tried
+ * once more: it would hide a wait that never ended).  Whether it fired. */
+struct wd {
+    cor_task *t;
+    bool fired;
+};
+
+static void *watchdog(void *arg)
+{
+    struct wd *w = arg;
+    if (cor_sleep(5) == 0) {
+        w->fired = true;
+        cor_task_cancel(w->t);
+    }
+    return NULL;
+}
+
+static bool await_watched(cor_task *t)
+{
+    struct wd w = {t, false};
+    cor_task *d = cor_spawn(watchdog, &w);
+    cor_await(t, NULL);
+    cor_task_cancel(d);
+    cor_await(d, NULL);
+    cor_task_release(d);
+    cor_task_release(t);
+    return w.fired;
+}
+
+struct rd {
+    int fd;
+    bool read_op; /* cor_read, else cor_recv */
+    ssize_t n[2]; /* the answers of two reads */
+    char buf[64];
+};
+
+/* Two reads of up to 64 bytes, no deadline of their own. */
+static void *two_reads(void *arg)
+{
+    struct rd *r = arg;
+    for (int i = 0; i < 2; i++) {
+        char *b = r->buf + i * sizeof r->buf / 2;
+        size_t cap = sizeof r->buf / 2;
+        r->n[i] = r->read_op ? cor_read(r->fd, b, cap, COR_OFF_CUR)
+                             : cor_recv(r->fd, b, cap, 0);
+    }
+    return NULL;
+}
+
+/* ------------------------------------ an end in the bytes' own event -- */
+
+struct endev {
+    int sv[2];
+    struct rd r;
+    bool stuck;
+};
+
+static void *endev_main(void *arg)
+{
+    struct endev *t = arg;
+    t->r.fd = t->sv[0];
+    cor_task *reader = cor_spawn(two_reads, &t->r);
+    /* The reader's recv is tried (nothing there) and waits, registered. */
+    for (int i = 0; i < 4; i++)
+        cor_yield();
+    /* Bytes and the end arrive together: one event reports both.  The
+     * recv takes the bytes (fewer than it asked for: the socket is
+     * empty), and the next recv must still see the end. */
+    if (send(t->sv[1], "abc", 3, 0) != 3 || shutdown(t->sv[1], SHUT_WR))
+        return NULL;
+    t->stuck = await_watched(reader);
+    return NULL;
+}
+
+static void test_end_with_the_last_bytes(void **state)
+{
+    (void)state;
+    struct endev t = {.stuck = true};
+    assert_int_equal(h_tcp_pair(t.sv), 0);
+    assert_int_equal(run_epoll(endev_main, &t), 0);
+    close(t.sv[0]);
+    close(t.sv[1]);
+    assert_false(t.stuck);
+    assert_int_equal(t.r.n[0], 3);
+    assert_memory_equal(t.r.buf, "abc", 3);
+    assert_int_equal(t.r.n[1], 0);
+}
+
+/* ------------------------- a number closed and made again behind us -- */
+
+struct reuse {
+    int lfd, cfd;
+    int afd;      /* the accepted connection's number */
+    struct rd r;
+    ssize_t got;  /* the read on the new file under the number */
+    bool stuck;
+    char c;
+};
+
+static void *read_one(void *arg)
+{
+    struct reuse *t = arg;
+    t->got = cor_read(t->afd, &t->c, 1, COR_OFF_CUR);
+    return NULL;
+}
+
+static void *reuse_main(void *arg)
+{
+    struct reuse *t = arg;
+    /* A connection the backend saw made: its registration is kept. */
+    t->afd = cor_accept(t->lfd, NULL, NULL, COR_NO_TIMEOUT_NS);
+    if (t->afd < 0)
+        return NULL;
+    t->r.fd = t->afd;
+    cor_task *reader = cor_spawn(two_reads, &t->r);
+    for (int i = 0; i < 4; i++)
+        cor_yield();
+    /* One byte, read by a recv that asked for more: the backend now
+     * knows the socket empty, and registered. */
+    if (send(t->cfd, "x", 1, 0) != 1)
+        return NULL;
+    while (t->r.n[0] == 0)
+        cor_yield();
+    cor_task_cancel(reader); /* its second recv waits: it ends unstarted */
+    cor_await(reader, NULL);
+    cor_task_release(reader);
+    /* Closed with close(2): the backend does not see it.  A pipe under
+     * the same number, with a byte in it. */
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return NULL;
+    close(t->afd);
+    if (dup3(p[0], t->afd, O_CLOEXEC) < 0)
+        return NULL;
+    close(p[0]);
+    if (write(p[1], "y", 1) != 1)
+        return NULL;
+    /* The byte is read, whatever the backend believed of the number. */
+    t->stuck = await_watched(cor_spawn(read_one, t));
+    close(p[1]);
+    return NULL;
+}
+
+static void test_number_made_again(void **state)
+{
+    (void)state;
+    struct reuse t = {.stuck = true, .got = -1};
+    t.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(t.lfd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    assert_int_equal(bind(t.lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(t.lfd, 4), 0);
+    assert_int_equal(getsockname(t.lfd, (struct sockaddr *)&a, &al), 0);
+    t.cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(t.cfd >= 0);
+    assert_int_equal(connect(t.cfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(run_epoll(reuse_main, &t), 0);
+    assert_true(t.afd >= 0);
+    close(t.afd);
+    close(t.cfd);
+    close(t.lfd);
+    assert_int_equal(t.r.n[0], 1);
+    assert_int_equal(t.r.n[1], -ECANCELED);
+    assert_false(t.stuck);
+    assert_int_equal(t.got, 1);
+    assert_int_equal(t.c, 'y');
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_end_with_the_last_bytes,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_number_made_again, h_setup,
+                                        h_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
