@@ -38,6 +38,7 @@
 #include "coring/executor.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -89,6 +90,7 @@ struct ep {
     struct cor__list unconfirmed;
     unsigned epoch;           /* renewals so far */
     int64_t next_renew;       /* coarse clock of the next renewal */
+    bool no_pwait2;           /* epoll_pwait2 refused: epoll_wait */
     int nev;
     struct epoll_event evs[128];
 };
@@ -751,6 +753,28 @@ static void renew(struct cor_loop *l)
     }
 }
 
+/* Wait up to timeout ns (-1: no limit) for events.  epoll_pwait2 (Linux
+ * 5.11) is refused by older kernels (ENOSYS) and by older container
+ * profiles (EPERM): then epoll_wait, in milliseconds rounded up (a timer
+ * is never woken for early). */
+static int ep_poll(struct ep *e, int64_t timeout)
+{
+    if (!e->no_pwait2) {
+        struct timespec ts = {.tv_sec = timeout / 1000000000,
+                              .tv_nsec = timeout % 1000000000};
+        int n = epoll_pwait2(e->epfd, e->evs, 128,
+                             timeout >= 0 ? &ts : NULL, NULL);
+        if (n >= 0 || (errno != ENOSYS && errno != EPERM))
+            return n;
+        e->no_pwait2 = true;
+    }
+    int ms = timeout < 0                       ? -1
+             : timeout >= (int64_t)INT_MAX * 1000000 ? INT_MAX
+                                               : (int)((timeout + 999999) /
+                                                       1000000);
+    return epoll_wait(e->epfd, e->evs, 128, ms);
+}
+
 static void ep_wait(struct cor_loop *l, int64_t timeout)
 {
     struct ep *e = ep_of(l);
@@ -772,10 +796,7 @@ static void ep_wait(struct cor_loop *l, int64_t timeout)
             (timeout < 0 || timeout > CHECK_NS))
             timeout = CHECK_NS;
     }
-    struct timespec ts = {.tv_sec = timeout / 1000000000,
-                          .tv_nsec = timeout % 1000000000};
-    int n = epoll_pwait2(e->epfd, e->evs, 128, timeout >= 0 ? &ts : NULL,
-                         NULL);
+    int n = ep_poll(e, timeout);
     COR__STAT(l->stats.enters++);
     e->nev = n > 0 ? n : 0;
 }

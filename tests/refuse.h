@@ -11,4 +11,7 @@
 /* 0, or -1 with errno when seccomp is not available. */
 int refuse_io_uring(int err);
 
+/* The same for the n (1 to 8) system calls nrs (__NR_ numbers). */
+int refuse_syscalls(const int *nrs, int n, int err);
+
 #endif
