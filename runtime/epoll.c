@@ -511,45 +511,70 @@ static bool waits_untried(const struct cor__op *op)
 static void park(struct cor_loop *l, struct cor__op *op, struct ep_fd *f,
                  uint8_t where);
 
+/* The start of an op that needs more than a queue: a close (its fd leaves
+ * the epoll set), a connect (a new socket), an accept (a non-blocking
+ * listener), a file op (the executor: true). */
+static bool start_special(struct cor_loop *l, struct cor__op *op)
+{
+    struct ep *e = ep_of(l);
+    switch (op->code) {
+    case COR__OP_CLOSE: {
+        struct ep_fd *f = (unsigned)op->fd < e->nfds ? e->fds[op->fd] : NULL;
+        if (f && f->reg)
+            epoll_ctl(e->epfd, EPOLL_CTL_DEL, op->fd, NULL);
+        fd_forget(e, op->fd, false);
+        return false;
+    }
+    case COR__OP_CONNECT:
+        fd_forget(e, op->fd, true); /* a socket's first op */
+        return false;
+    case COR__OP_ACCEPT:
+    case COR__OP_ACCEPT_MULTI:
+        /* accept4 has no "don't wait" flag: the listener goes O_NONBLOCK
+         * (as libuv's do); its accepted sockets do not inherit it.  Looked
+         * at on every start: the fd number may name a new listener now. */
+        set_nonblock(op->fd, true);
+        return false;
+    default:
+        if (!is_file(e, op))
+            return false;
+        to_executor(l, op); /* a deadline cannot stop a worker's call */
+        return true;
+    }
+}
+
 static void ep_start(struct cor_loop *l, struct cor__op *op)
 {
     struct ep *e = ep_of(l);
     op->be_where = W_NONE;
     op->be_timer.idx = SIZE_MAX;
     op->flags = 0;
-    if (op->fixed)
+    if (cor__unlikely(op->fixed))
         cor__panic("epoll backend: a registered file");
-    if (op->code == COR__OP_CLOSE) {
-        struct ep_fd *f = (unsigned)op->fd < e->nfds ? e->fds[op->fd] : NULL;
-        if (f && f->reg)
-            epoll_ctl(e->epfd, EPOLL_CTL_DEL, op->fd, NULL);
-        fd_forget(e, op->fd, false);
+    switch (op->code) {
+    case COR__OP_RECV:
+    case COR__OP_SEND:
+    case COR__OP_RECVMSG:
+    case COR__OP_SENDMSG:
+        break; /* the common case: a socket's op */
+    default:
+        if (start_special(l, op))
+            return;
     }
-    if (op->code == COR__OP_CONNECT)
-        fd_forget(e, op->fd, true); /* a socket's first op */
-    if (op->code == COR__OP_ACCEPT || op->code == COR__OP_ACCEPT_MULTI) {
-        /* accept4 has no "don't wait" flag: the listener goes O_NONBLOCK
-         * (as libuv's do); its accepted sockets do not inherit it.  Looked
-         * at on every start: the fd number may name a new listener now. */
-        set_nonblock(op->fd, true);
-    }
+    COR__STAT(l->stats.sqes++);
     if (op->timeout_ns >= 0) {
         op->be_timer.fire = op_timeout;
         op->be_timer.deadline = cor_now_ns() + op->timeout_ns;
         cor__timer_arm(&l->timers, &op->be_timer);
-    }
-    if (is_file(e, op)) {
-        to_executor(l, op);
-        return;
-    }
-    COR__STAT(l->stats.sqes++);
-    /* Known not ready: it waits for the fd's next event untried.  Not a
-     * bounded op (its one chance is a try) nor a poll (its own mask). */
-    struct ep_fd *f = (unsigned)op->fd < e->nfds ? e->fds[op->fd] : NULL;
-    if (f && f->reg && !*ready_flag(f, op) && op->timeout_ns < 0 &&
-        waits_untried(op)) {
-        park(l, op, f, W_UNTRIED);
-        return;
+    } else if ((unsigned)op->fd < e->nfds && waits_untried(op)) {
+        /* Known not ready: it waits for the fd's next event untried.  Not
+         * a bounded op (its one chance is a try) nor a poll (its own
+         * mask). */
+        struct ep_fd *f = e->fds[op->fd];
+        if (f && f->reg && !*ready_flag(f, op)) {
+            park(l, op, f, W_UNTRIED);
+            return;
+        }
     }
     op->be_where = W_PENDING;
     cor__list_push(&e->pending, &op->be_link);
