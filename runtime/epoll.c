@@ -77,7 +77,8 @@ struct ep_fd {
     bool owned;              /* we saw the file made: an accept's, an
                               * open's, a socket we connected */
     bool rin, rout;          /* input, output may be ready */
-    bool hup;                /* an end or an error was reported */
+    bool hup;                /* an end, an error or urgent data was
+                              * reported: reads stop short of them */
 };
 
 struct ep {
@@ -604,7 +605,8 @@ static void tried(struct ep *e, struct cor__op *op, long r)
             /* A TCP read takes what the socket holds, up to len: it is
              * empty now, and what comes next is an edge.  Not so an end
              * or an error already reported (a read after data gets it,
-             * and its event has passed). */
+             * and its event has passed), nor urgent data (a read stops
+             * at its mark). */
             struct ep_fd *f = (unsigned)op->fd < e->nfds ? e->fds[op->fd]
                                                          : NULL;
             if (!f)
@@ -842,7 +844,7 @@ static void ep_reap(struct cor_loop *l)
             continue;
         struct ep_fd *f = e->fds[fd];
         cor__list_del(&f->ulink); /* the registration works */
-        if (ev & (EPOLLRDHUP | EPOLLERR | EPOLLHUP))
+        if (ev & (EPOLLRDHUP | EPOLLERR | EPOLLHUP | EPOLLPRI))
             f->hup = true;
         if (ev & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) {
             f->rin = true;
