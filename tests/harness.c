@@ -132,6 +132,179 @@ char *h_oracle_expected(const char *kind, const char *name)
     return out ? out : strdup("");
 }
 
+/* Where a number is an elapsed time in the oracle's output: the text right
+ * before it (a word starting at a word boundary), and the text that must
+ * follow it (NULL: anything).  Every other number is compared exactly. */
+static const struct {
+    const char *before, *after;
+} time_marks[] = {
+    {"t=", NULL},             /* t=0.2 a: ends (rules and seeds) */
+    {"≈", NULL},              /* elapsed≈0.3, after≈0.2, at≈0.1, took≈0.4 */
+    {"took ", NULL},          /* g took 1.0 s, (took 4.0 seconds) */
+    {"in ", " s"},            /* executed in 1.0 seconds, images in 10.0 s */
+    {"after ", " seconds"},   /* main done after 2.0 seconds */
+    {"elapsed ", " s"},       /* elapsed 6.0 s */
+    {"elapsed time: ", NULL}, /* Task One elapsed time: 15.0 */
+    {"used: ", NULL},         /* parallel_tasks used: 1.5 seconds. */
+    {"Start: ", NULL},        /* Start: 0.0 */
+    {"End: ", NULL},          /* End: 10.0 */
+    {"completed at ", NULL},  /* res: [1, 2, 3] completed at 3.0 */
+    {"moves, ", " s"},        /* 8 Judit moves, 24.0 s */
+};
+
+/* Length of the number d+.d+ at s, 0 when there is none. */
+static size_t decimal_len(const char *s)
+{
+    size_t n = 0;
+    while (s[n] >= '0' && s[n] <= '9')
+        n++;
+    if (n == 0 || s[n] != '.' || !(s[n + 1] >= '0' && s[n + 1] <= '9'))
+        return 0;
+    n++;
+    while (s[n] >= '0' && s[n] <= '9')
+        n++;
+    return n;
+}
+
+static bool is_word_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Length of the time value at line[i] (a decimal after one of time_marks,
+ * within the line of length n), or 0 when line[i] starts no time. */
+static size_t time_at(const char *line, size_t n, size_t i)
+{
+    if (i > 0 && (is_word_char(line[i - 1]) || line[i - 1] == '.'))
+        return 0; /* inside a number or a word */
+    size_t tl = decimal_len(line + i);
+    if (tl == 0 || i + tl > n)
+        return 0;
+    for (size_t k = 0; k < sizeof time_marks / sizeof time_marks[0]; k++) {
+        const char *b = time_marks[k].before, *a = time_marks[k].after;
+        size_t bl = strlen(b);
+        if (bl > i || memcmp(line + i - bl, b, bl) != 0)
+            continue;
+        if (i > bl && is_word_char(b[0]) && is_word_char(line[i - bl - 1]))
+            continue; /* "within 0.2 s" is no "in 0.2 s" */
+        if (a && (i + tl + strlen(a) > n ||
+                  memcmp(line + i + tl, a, strlen(a)) != 0))
+            continue;
+        return tl;
+    }
+    return 0;
+}
+
+/* A decimal of tl characters as an integer count of its last digit's
+ * unit (0.3 -> 3, 10.25 -> 1025); *places: the digits after the point. */
+static long long scaled(const char *s, size_t tl, int *places)
+{
+    long long v = 0;
+    *places = -1;
+    for (size_t i = 0; i < tl; i++) {
+        if (s[i] == '.') {
+            *places = 0;
+            continue;
+        }
+        v = v * 10 + (s[i] - '0');
+        if (*places >= 0)
+            ++*places;
+    }
+    return v;
+}
+
+/* One line of got against one of want: equal, except that a time in want
+ * matches a time in got that is no earlier and at most the window later. */
+static bool line_matches(const char *g, size_t gn, const char *w, size_t wn,
+                         h_window window)
+{
+    size_t i = 0, j = 0;
+    while (i < gn && j < wn) {
+        size_t wl = time_at(w, wn, j);
+        if (wl == 0) {
+            if (g[i] != w[j])
+                return false;
+            i++, j++;
+            continue;
+        }
+        size_t gl = time_at(g, gn, i);
+        if (gl == 0)
+            return false;
+        int gp, wp;
+        long long gv = scaled(g + i, gl, &gp), wv = scaled(w + j, wl, &wp);
+        if (gp != wp)
+            return false; /* printed another way */
+        double unit = 1;
+        for (int k = 0; k < wp; k++)
+            unit /= 10;
+        double late = (double)(gv - wv) * unit;
+        double most = window.fixed + window.share * (double)wv * unit;
+        if (gv < wv || late > most + unit / 2)
+            return false;
+        i += gl, j += wl;
+    }
+    return i == gn && j == wn;
+}
+
+size_t h_oracle_diff(const char *got, const char *want, h_window window)
+{
+    size_t line = 1;
+    for (;;) {
+        const char *ge = strchr(got, '\n'), *we = strchr(want, '\n');
+        size_t gn = ge ? (size_t)(ge - got) : strlen(got);
+        size_t wn = we ? (size_t)(we - want) : strlen(want);
+        if (!*got && !*want)
+            return 0;
+        if (!*got || !*want || !line_matches(got, gn, want, wn, window) ||
+            !ge != !we)
+            return line;
+        if (!ge)
+            return 0;
+        got = ge + 1, want = we + 1, line++;
+    }
+}
+
+/* Line n (1-based) of text, as "%.*s" arguments; "(none)" past the end. */
+static const char *nth_line(const char *text, size_t n, int *tl)
+{
+    while (--n > 0 && text) {
+        text = strchr(text, '\n');
+        text = text ? text + 1 : NULL;
+    }
+    if (!text || !*text) {
+        *tl = 6;
+        return "(none)";
+    }
+    const char *e = strchr(text, '\n');
+    *tl = e ? (int)(e - text) : (int)strlen(text);
+    return text;
+}
+
+bool h_oracle_compare(const char *got, const char *want, h_window window)
+{
+    size_t line = h_oracle_diff(got, want, window);
+    if (line == 0)
+        return true;
+    int gl, wl;
+    const char *g = nth_line(got, line, &gl), *w = nth_line(want, line, &wl);
+    print_error("oracle mismatch (times: no earlier, at most %g + %g x "
+                "the expected time later)\n"
+                "--- got\n%s--- want\n%s"
+                "first difference, line %zu:\n  got  \"%.*s\"\n  want \"%.*s\"\n",
+                window.fixed, window.share, got, want, line, gl, g, wl, w);
+    return false;
+}
+
+void h_oracle_assert(const char *got, const char *want, char *want_buf,
+                     h_window window)
+{
+    bool ok = h_oracle_compare(got, want, window);
+    free(want_buf);
+    if (!ok)
+        fail();
+}
+
 int h_setup(void **state)
 {
     (void)state;

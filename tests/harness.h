@@ -33,6 +33,39 @@ void h_log_release(void);
  * (the test then skips) when ../shared/oracle is not beside the project. */
 char *h_oracle_expected(const char *kind, const char *name);
 
+/* Comparing with the oracle.  The lines must be as many and, once the
+ * elapsed times in them are taken out, the same text; the times (t=0.2,
+ * elapsed≈0.3, took 1.0 s, ...: the list is time_marks in harness.c)
+ * are lower bounds with a window: a time in got is no earlier than want's
+ * and at most fixed + share * want later, in the unit printed.  Every
+ * other number is exact.  Both sides round the same way (f"{x:.1f}", or a
+ * seed's floor to its grid) and rounding never lowers a later time, so
+ * there is no allowance below want.
+ *
+ * The window: a loaded machine wakes each sleeper late, and the lateness
+ * piles up over the wake-ups before a printed time, so it has a fixed
+ * part (H_ORACLE_LATE seconds of real time) and a share of the time
+ * printed (H_ORACLE_SHARE).  H_ORACLE_WINDOW is it for a program that
+ * prints real seconds; H_ORACLE_SCALED(s) for one that prints seconds
+ * scaled by TIME_SCALE s (the fixed part is then H_ORACLE_LATE / s). */
+typedef struct {
+    double fixed; /* in the unit printed */
+    double share; /* of the expected time */
+} h_window;
+#define H_ORACLE_LATE 0.3
+#define H_ORACLE_SHARE 0.5
+#define H_ORACLE_WINDOW ((h_window){H_ORACLE_LATE, H_ORACLE_SHARE})
+#define H_ORACLE_SCALED(s) ((h_window){H_ORACLE_LATE / (s), H_ORACLE_SHARE})
+/* 0 when got matches want, else the first line (1-based) that differs. */
+size_t h_oracle_diff(const char *got, const char *want, h_window window);
+/* h_oracle_diff() == 0; otherwise prints both texts and the first
+ * differing line (cmocka's print_error) and returns false. */
+bool h_oracle_compare(const char *got, const char *want, h_window window);
+/* Fails the test unless got matches want; frees want_buf (the buffer want
+ * points into, from h_oracle_expected(), or NULL) first either way. */
+void h_oracle_assert(const char *got, const char *want, char *want_buf,
+                     h_window window);
+
 /* A connected loopback TCP pair (plain blocking sockets, close-on-exec,
  * TCP_NODELAY); 0, or -errno. */
 int h_tcp_pair(int sv[2]);

@@ -219,10 +219,11 @@ static void rule_31(void **state)
     const char *tail = "C: cancelled\nD: cancelled\n"
                        "await gather -> CancelledError\n";
     char *p = strstr(want, tail);
-    assert_non_null(p);
-    strcpy(p, "await gather -> CancelledError\nC: cancelled\nD: cancelled\n");
-    assert_string_equal(rec_text(), want);
-    free(want);
+    if (p)
+        strcpy(p, "await gather -> CancelledError\n"
+                  "C: cancelled\nD: cancelled\n");
+    h_oracle_assert(rec_text(), p ? want : "(no C, D cancelled tail)", want,
+                    H_ORACLE_WINDOW);
 }
 
 /* Without the C-only duty of retrieving: a gather of already finished

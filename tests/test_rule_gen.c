@@ -203,10 +203,9 @@ static void rule_49(void **state)
     char *want = h_oracle_expected("rules", "rule_49");
     if (!want)
         skip();
-    char *p = strstr(want, "async generator");
-    assert_non_null(p);
-    assert_string_equal(rec_text(), p);
-    free(want);
+    const char *p = strstr(want, "async generator");
+    h_oracle_assert(rec_text(), p ? p : "(no async generator line)", want,
+                    H_ORACLE_WINDOW);
 }
 
 /* rule 50: the exit half runs on both paths and is awaited */
