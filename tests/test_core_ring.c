@@ -126,6 +126,44 @@ static void small_cq_overflows_and_drains(void **state)
     assert_non_null(strstr(r.err, want));
 }
 
+/* The same READERS reads, started in one iteration on a ring of 8 SQ
+ * entries: the SQ fills 32 times over, and each op that finds it full
+ * hands it to the kernel first.  Every read completes, and the loop says
+ * so with an enter per full SQ at least. */
+static void *small_sq_main(void *arg)
+{
+    (void)arg;
+    cor_loop_stats before, after;
+    cor_loop_stats_get(&before);
+    overflow_main(NULL);
+    cor_loop_stats_get(&after);
+    fprintf(stderr, "enters>=%d: %d\n", READERS / 8,
+            after.enters - before.enters >= READERS / 8);
+    return NULL;
+}
+
+static void small_sq_child(void *arg)
+{
+    (void)arg;
+    cor_run_opts o = {.ring_entries = 8};
+    _exit(cor_run_ex(small_sq_main, NULL, &o, NULL) == 0 ? 0 : 1);
+}
+
+static void full_sq_is_flushed(void **state)
+{
+    (void)state;
+    struct child_result r;
+    run_in_child(small_sq_child, NULL, &r);
+    assert_true(WIFEXITED(r.status));
+    assert_int_equal(WEXITSTATUS(r.status), 0);
+    char want[64];
+    snprintf(want, sizeof want, "read=%d\nenters>=%d: 1\n", READERS,
+             READERS / 8);
+    if (!strstr(r.err, want))
+        fprintf(stderr, "%s", r.err);
+    assert_non_null(strstr(r.err, want));
+}
+
 static void *on_other(void *arg)
 {
     return (void *)(intptr_t)(cor_loop_index() + (intptr_t)arg);
@@ -188,6 +226,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ring_settings_applied),
         cmocka_unit_test(small_cq_overflows_and_drains),
+        cmocka_unit_test(full_sq_is_flushed),
         cmocka_unit_test(eventfd_wakeups_between_loops),
         cmocka_unit_test(unknown_words_logged),
     };
