@@ -300,13 +300,13 @@ static bool field_value(const char *s, size_t n, const char **v, size_t *vn)
  * others only checked for a well-formed name (no allocation, no copy). */
 static int parse_field(struct req *r, const char *s, size_t n)
 {
-    const char *colon = memchr(s, ':', n);
-    if (!colon || colon == s) /* no colon, no name */
+    /* The name is tokens up to the colon: a line without one, an empty
+     * name, a space before the colon (or a fold) are all BAD. */
+    size_t i = 0;
+    while (i < n && tchar((unsigned char)s[i]))
+        i++;
+    if (i == 0 || i == n || s[i] != ':')
         return BAD;
-    size_t i = (size_t)(colon - s);
-    for (size_t k = 0; k < i; k++) /* also a space before ':', a fold */
-        if (!tchar((unsigned char)s[k]))
-            return BAD;
     enum { OTHER, CONNECTION, LENGTH, TE, HOST, EXPECT } f = OTHER;
     switch (s[0] | 0x20) {
     case 'c':
