@@ -485,7 +485,8 @@ static void serve_http(struct http *h, struct conn *c)
             return;
         /* Keep the unparsed tail at the start of the buffer. */
         if (h->pos) {
-            memmove(h->in, h->in + h->pos, h->inlen - h->pos);
+            if (h->pos < h->inlen) /* most often everything was read */
+                memmove(h->in, h->in + h->pos, h->inlen - h->pos);
             h->inlen -= h->pos;
             h->line -= h->pos;
             h->pos = 0;
