@@ -90,17 +90,21 @@ static void run_and_compare(cor_fn *main, const char *rule, const char *cut_at)
         skip();
     if (cut_at) {
         char *cut = strstr(want, cut_at);
-        if (!cut)
+        if (!cut) {
             free(want);
-        assert_non_null(cut);
+            fail_msg("%s: no \"%s\" in its oracle", rule, cut_at);
+            return;
+        }
         cut[1] = 0;
     }
     for (int attempt = 0;; attempt++) {
         rec_reset();
         int rc = h_run(main, NULL, 1);
-        if (rc != 0)
+        if (rc != 0) {
             free(want);
-        assert_int_equal(rc, 0);
+            fail_msg("%s: cor_run returned %d", rule, rc);
+            return;
+        }
         if (h_oracle_diff(rec_text(), want, H_ORACLE_WINDOW) == 0 ||
             attempt == 2)
             break;
