@@ -389,18 +389,6 @@ static int parse_head(struct http *h)
     }
 }
 
-/* Replies are queued: the task waits only while more than the writer's
- * high-water mark is queued (a client that does not read). */
-static int flush(struct http *h)
-{
-    return cor_writer_drain(h->w);
-}
-
-static int put(struct http *h, const char *s, size_t n)
-{
-    return cor_writer_write(h->w, s, n);
-}
-
 /* The reply to a complete request; false when the connection ends. */
 static bool reply(struct http *h)
 {
@@ -412,7 +400,7 @@ static bool reply(struct http *h)
     if (r->head_method)
         len -= sizeof HELLO - 1;
     *r = (struct req){0};
-    return put(h, resp, len) == 0 && keep;
+    return cor_writer_write(h->w, resp, len) == 0 && keep;
 }
 
 /*
@@ -466,22 +454,25 @@ static void serve_http(struct http *h, struct conn *c)
             if (rc == MORE)
                 break;
             if (rc != DONE) {
-                if (put(h, rc == BAD ? R_400 : R_501,
-                        rc == BAD ? sizeof R_400 - 1 : sizeof R_501 - 1) == 0)
+                if (cor_writer_write(h->w, rc == BAD ? R_400 : R_501,
+                                     rc == BAD ? sizeof R_400 - 1
+                                               : sizeof R_501 - 1) == 0)
                     close_gently(h);
                 return;
             }
             h->pos = h->line;
             h->body_left = h->r.len;
             if (h->body_left && h->r.expect100 && h->inlen == h->pos &&
-                put(h, R_100, sizeof R_100 - 1) < 0)
+                cor_writer_write(h->w, R_100, sizeof R_100 - 1) < 0)
                 return;
             if (!h->body_left && !reply(h)) {
                 close_gently(h);
                 return;
             }
         }
-        if (flush(h) < 0)
+        /* Replies are queued; wait only while more than the writer's
+         * high-water mark is (a client that does not read). */
+        if (cor_writer_drain(h->w) < 0)
             return;
         /* Keep the unparsed tail at the start of the buffer. */
         if (h->pos) {
@@ -492,7 +483,7 @@ static void serve_http(struct http *h, struct conn *c)
             h->pos = 0;
         }
         if (h->inlen == sizeof h->in) { /* a head that does not fit */
-            if (put(h, R_431, sizeof R_431 - 1) == 0)
+            if (cor_writer_write(h->w, R_431, sizeof R_431 - 1) == 0)
                 close_gently(h);
             return;
         }
