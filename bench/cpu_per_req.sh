@@ -24,6 +24,8 @@
 #   <wl>_<server>_cpu_per_req: server task-clock / requests   (us)
 #   <wl>_<server>_enters_per_req: io_uring_enter calls / requests (uring)
 #   <wl>_cpu_per_req_coring_over_<peer>, <wl>_enters_per_req_coring_over_<peer>
+#     (the ratio of the two medians), and with `_paired` after them the
+#     median over the rounds of the ratio within each round
 #
 # and, from one more run per server with tracepoints on (not timed: the
 # tracepoints cost CPU themselves), the kernel's work per request.  uring:
@@ -165,6 +167,14 @@ measure() {
         END {print ""}' "$TMP/perf"
 }
 
+# paired KIND WL PEER: the median over the rounds of coring's figure over
+# the peer's in the same round (adjacent in time: drifts of the machine
+# that span a round cancel out)
+paired() {
+    paste "$TMP/$2.coring.$1" "$TMP/$2.$3.$1" |
+        awk '{printf "%.6f\n", $1 / $2}' | median | awk '{printf "%.3f", $1}'
+}
+
 field() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
 median() { sort -g | awk '{a[NR] = $1} END {
     if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
@@ -230,11 +240,13 @@ for wl in $ONLY; do
         p_cpu=$(median <"$TMP/$wl.$s.cpu")
         awk -v a="$c_cpu" -v b="$p_cpu" -v n="${wl}_cpu_per_req_coring_over_$n" \
             'BEGIN {printf "%s: %.3f ratio\n", n, a / b}'
+        echo "${wl}_cpu_per_req_coring_over_${n}_paired: $(paired cpu "$wl" "$s") ratio"
         if [ "$COMPARE" = uring ]; then
             c_en=$(median <"$TMP/$wl.coring.enters")
             p_en=$(median <"$TMP/$wl.$s.enters")
             awk -v a="$c_en" -v b="$p_en" -v n="${wl}_enters_per_req_coring_over_$n" \
                 'BEGIN {printf "%s: %.3f ratio\n", n, a / b}'
+            echo "${wl}_enters_per_req_coring_over_${n}_paired: $(paired enters "$wl" "$s") ratio"
         fi
     done
     for s in "${SERVERS[@]}"; do
