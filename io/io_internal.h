@@ -78,8 +78,13 @@ void cor__writer_own_fd(cor_writer *w);
  * call then returns -EXDEV, or does nothing, and changes nothing).  Off a
  * task on home it stops the program with a message naming call.
  */
-struct cor_task *cor__io_home_task(const struct cor_loop *home,
-                                   const char *call);
+static inline struct cor_task *cor__io_home_task(const struct cor_loop *home,
+                                                 const char *call)
+{
+    if (cor__check_home(home))
+        return NULL;
+    return cor__need_task(call);
+}
 
 /* Ignore SIGPIPE once per process if it is at its default disposition. */
 void cor__io_sigpipe_once(void);

@@ -1,20 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * op.c - what io objects and calls share besides the op protocol (that is
- * runtime/op.c): the home-loop check, SIGPIPE ignored once.
+ * runtime/op.c) and the home-loop check (io_internal.h): SIGPIPE ignored
+ * once.
  */
 #include "io_internal.h"
 
 #include <pthread.h>
 #include <signal.h>
-
-struct cor_task *cor__io_home_task(const struct cor_loop *home,
-                                   const char *call)
-{
-    if (cor__check_home(home))
-        return NULL;
-    return cor__need_task(call);
-}
 
 static pthread_once_t sigpipe_once = PTHREAD_ONCE_INIT;
 

@@ -119,10 +119,8 @@ struct cor__backend {
 extern const struct cor__backend cor__backend_uring;
 extern const struct cor__backend cor__backend_epoll;
 
-/* The loop's part of a completion: op ended (flags without COR__F_MORE)
- * or delivered one more result. */
-void cor__op_complete(struct cor_loop *l, struct cor__op *op, int res,
-                      uint32_t flags);
+/* The loop's part of a completion, cor__op_complete, is inline in
+ * internal.h (a backend calls it for every completion). */
 /* Wake l through its eventfd (any thread). */
 void cor__loop_wake_eventfd(struct cor_loop *l);
 

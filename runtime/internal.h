@@ -335,8 +335,11 @@ size_t cor__group_children(const void *g, const cor_future **out,
 void cor__wake(struct cor_task *t, int rc);
 /* Whether the calling task would get an error from cor__park right now. */
 int cor__pending_interrupt(struct cor_task *t);
-/* The running task of the calling thread; panics naming `call` off-task. */
-struct cor_task *cor__need_task(const char *call);
+/* The running task of the calling thread; panics naming `call` off-task.
+ * Inline: every suspending call and io call asks, most of them per
+ * request. */
+__attribute__((noreturn, cold)) void cor__need_task_fail(const char *call);
+static inline struct cor_task *cor__need_task(const char *call);
 
 /* ---------------------------------------------------------------- loop --- */
 
@@ -468,6 +471,14 @@ static inline int cor__check_home(const struct cor_loop *home)
     return cor__likely(cor__tls_loop == home) ? 0 : -EXDEV;
 }
 
+static inline struct cor_task *cor__need_task(const char *call)
+{
+    struct cor_loop *l = cor__tls_loop;
+    if (cor__unlikely(!l || !l->cur))
+        cor__need_task_fail(call);
+    return l->cur;
+}
+
 /*
  * The op protocol (op.c).  cor__op_begin starts an operation of the calling
  * task (named `call` in misuse messages): op is cleared, code set.  The
@@ -490,8 +501,28 @@ void cor__op_init(struct cor__op *op);
 bool cor__wait_is_op(const struct cor__wait *w);
 /* Start without waiting (multishot ops, ops of io objects with their own
  * complete()), and cancel such an op (it still completes). */
-void cor__op_submit(struct cor_loop *l, struct cor__op *op);
+static inline void cor__op_submit(struct cor_loop *l, struct cor__op *op)
+{
+    l->nops++;
+    l->be->start(l, op);
+}
 void cor__op_cancel(struct cor_loop *l, struct cor__op *op);
+/* The loop's part of a completion (the backends call it for each): op
+ * ended (flags without COR__F_MORE) or delivered one more result. */
+static inline void cor__op_complete(struct cor_loop *l, struct cor__op *op,
+                                    int res, uint32_t flags)
+{
+    if (!(flags & COR__F_MORE))
+        l->nops--;
+    if (op->complete) {
+        op->complete(op, res, flags);
+        return;
+    }
+    op->res = res;
+    op->flags = flags;
+    op->done = true;
+    cor__wake(op->task, 0);
+}
 
 int cor__loop_init(struct cor_loop *l, struct cor_runtime *rt, int index);
 /* The loop's thread will not enter its ring again: take the ring out of
@@ -503,7 +534,11 @@ void cor__loop_fini(struct cor_loop *l);
 size_t cor__loop_drain(struct cor_loop *l);
 /* Run iterations until stop() returns true (checked once per iteration). */
 void cor__loop_run(struct cor_loop *l, bool (*stop)(struct cor_loop *l));
-void cor__loop_push_ready(struct cor_loop *l, struct cor__soon *s);
+static inline void cor__loop_push_ready(struct cor_loop *l,
+                                        struct cor__soon *s)
+{
+    cor__fifo_push(&l->ready, s);
+}
 
 /* ------------------------------------------------------------ runtime ---- */
 

@@ -166,11 +166,6 @@ void cor__loop_fini(struct cor_loop *l)
  * (uring.c says why not one by one). */
 #define FOLD_EVERY 8192
 
-void cor__loop_push_ready(struct cor_loop *l, struct cor__soon *s)
-{
-    cor__fifo_push(&l->ready, s);
-}
-
 void cor__loop_wake_eventfd(struct cor_loop *l)
 {
     uint64_t one = 1;

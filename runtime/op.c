@@ -4,7 +4,8 @@
  * awaiting task's stack, or in an io object), its request, the start, the
  * wait for its final completion whatever interrupts it (invariant 3: the
  * caller's buffers stay valid until the kernel is done with them), the
- * cancel, and the completion's dispatch.
+ * cancel (the submit and the completion's dispatch are inline in
+ * internal.h).
  */
 #include "internal.h"
 
@@ -43,12 +44,6 @@ struct cor_loop *cor__op_begin(struct cor__op *op, const char *call,
 
 _Static_assert(offsetof(struct cor__op, task) + sizeof(void *) <= 64,
                "the hot part of an op fits one cache line");
-
-void cor__op_submit(struct cor_loop *l, struct cor__op *op)
-{
-    l->nops++;
-    l->be->start(l, op);
-}
 
 void cor__op_cancel(struct cor_loop *l, struct cor__op *op)
 {
@@ -97,19 +92,4 @@ int cor__op_wait_now(struct cor__op *op)
     cor__op_submit(l, op);
     l->be->flush(l);
     return park_op(op);
-}
-
-void cor__op_complete(struct cor_loop *l, struct cor__op *op, int res,
-                      uint32_t flags)
-{
-    if (!(flags & COR__F_MORE))
-        l->nops--;
-    if (op->complete) {
-        op->complete(op, res, flags);
-        return;
-    }
-    op->res = res;
-    op->flags = flags;
-    op->done = true;
-    cor__wake(op->task, 0);
 }

@@ -30,14 +30,11 @@ int64_t cor_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-struct cor_task *cor__need_task(const char *call)
+void cor__need_task_fail(const char *call)
 {
-    struct cor_loop *l = cor__tls_loop;
-    if (cor__unlikely(!l || !l->cur))
-        cor__panic("%s: called outside a task (it suspends, so it must run "
-                   "on a coroutine started by cor_run or cor_spawn)",
-                   call);
-    return l->cur;
+    cor__panic("%s: called outside a task (it suspends, so it must run "
+               "on a coroutine started by cor_run or cor_spawn)",
+               call);
 }
 
 /* ------------------------------------------------------------ switch ---- */
