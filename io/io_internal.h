@@ -94,6 +94,9 @@ void cor__io_sigpipe_once(void);
 void cor__recv_stream_geometry(unsigned entries, unsigned bufsize);
 /* How many reads of s fell back to a plain recv (the ring was dry). */
 uint64_t cor__recv_stream_fallbacks(const cor_recv_stream *s);
+/* How many received chunks went through s's queue (the others were copied
+ * at their completion straight into a waiting reader's buffer). */
+uint64_t cor__recv_stream_queued(const cor_recv_stream *s);
 /* How many times s changed between multishot and plain recvs; *plain (if
  * not NULL): whether its reads are plain recvs now. */
 uint64_t cor__recv_stream_switches(const cor_recv_stream *s, bool *plain);

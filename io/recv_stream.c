@@ -4,8 +4,12 @@
  * multishot recv stays armed per stream; its completions queue buffer ids on
  * the (heap) stream, so nothing the kernel delivers is lost whatever happens
  * to the reader; a buffer goes back to the ring once its bytes are copied
- * out.  When the ring runs dry (-ENOBUFS ends the multishot) the next read is
- * a single-shot recv into the caller's buffer, then the multishot is re-armed.
+ * out.  A completion that finds the reader parked with nothing queued and
+ * room for the chunk copies it into the reader's buffer at once (the reader
+ * is parked until it runs, so the buffer is there), which spares the queue
+ * and a second look at the stream.  When the ring runs dry (-ENOBUFS ends
+ * the multishot) the next read is a single-shot recv into the caller's
+ * buffer, then the multishot is re-armed.
  *
  * Plain or multishot, per stream (docs/api-io.md, "Plain recv or
  * multishot"): a multishot recv pays, per arrival, for a wakeup, a run of
@@ -55,6 +59,10 @@ struct cor_recv_stream {
     struct cor_loop *loop;
     struct cor__bufs *ring;  /* the loop's provided buffers; NULL: none */
     struct cor_task *waiter; /* parked reader or closer */
+    char *rbuf;              /* a parked reader's room, while nothing is
+                              * queued: completions copy straight there */
+    size_t rlen;
+    size_t got;              /* bytes copied there */
     int fd;
     bool armed;              /* the multishot may still post completions */
     bool dry;                /* it ended for -ENOBUFS: next read single-shot */
@@ -67,6 +75,7 @@ struct cor_recv_stream {
                               * there before the loop's next enter */
     uint64_t park_iter;      /* loop iteration the reader parked in */
     uint64_t fallbacks, switches;
+    uint64_t queued;         /* chunks that went through the queue */
 };
 
 static void set_plain(struct cor_recv_stream *s, bool plain)
@@ -111,6 +120,7 @@ static bool q_push(struct cor_recv_stream *s, uint16_t bid, uint32_t len)
         s->qcap = cap;
     }
     s->q[(s->qhead + s->qn++) & (s->qcap - 1)] = (struct chunk){bid, 0, len};
+    s->queued++;
     return true;
 }
 
@@ -124,9 +134,29 @@ static void on_cqe(struct cor__op *op, int res, uint32_t flags)
     bool more = flags & COR__F_MORE;
     if (flags & COR__F_BUFFER) {
         uint16_t bid = (uint16_t)(flags >> COR__F_BUF_SHIFT);
+        bool direct = false;
+        if (s->rbuf && res > 0 && !s->end) {
+            /* The reader waits with nothing queued: a chunk that fits
+             * goes straight into its buffer (no queue, no second look at
+             * the stream when it runs), the buffer back to the ring.  One
+             * that does not fit is queued, and so is everything after it
+             * (bytes keep their order). */
+            if ((size_t)res <= s->rlen) {
+                memcpy(s->rbuf, s->ring->base + (size_t)bid * s->ring->size,
+                       (size_t)res);
+                ring_put(s, bid);
+                s->rbuf += res;
+                s->rlen -= (size_t)res;
+                s->got += (size_t)res;
+                direct = true;
+            } else {
+                s->rbuf = NULL;
+            }
+        }
         /* Nothing is queued after an end: bytes behind a lost chunk
          * would come out of order. */
-        if (res > 0 && !s->end && q_push(s, bid, (uint32_t)res)) {
+        if (direct ||
+            (res > 0 && !s->end && q_push(s, bid, (uint32_t)res))) {
             /* The reader parked in this iteration and the enter found the
              * data waiting: a plain recv would have had it inline. */
             if (!s->waiter || s->plain) {
@@ -174,6 +204,7 @@ static void stream_wait_cancel(struct cor__wait *w, int reason)
      * delivers stays queued for the next read. */
     struct cor_task *t = s->waiter;
     s->waiter = NULL;
+    s->rbuf = NULL; /* (nothing was copied: a copy wakes the reader) */
     cor__wake(t, reason);
 }
 
@@ -284,8 +315,15 @@ ssize_t cor_recv_stream_read(cor_recv_stream *s, void *buf, size_t len)
             arm(s);
         }
         s->waiter = t;
+        s->rbuf = buf;
+        s->rlen = len;
         s->park_iter = s->loop->stats.iterations;
         int rc = cor__park(&s->wait);
+        size_t got = s->got;
+        s->rbuf = NULL;
+        s->got = 0;
+        if (got) /* woken by the first: no cancel came after it */
+            return (ssize_t)got;
         if (rc < 0) {
             s->waiter = NULL;
             return rc;
@@ -296,6 +334,11 @@ ssize_t cor_recv_stream_read(cor_recv_stream *s, void *buf, size_t len)
 uint64_t cor__recv_stream_fallbacks(const cor_recv_stream *s)
 {
     return s->fallbacks;
+}
+
+uint64_t cor__recv_stream_queued(const cor_recv_stream *s)
+{
+    return s->queued;
 }
 
 uint64_t cor__recv_stream_switches(const cor_recv_stream *s, bool *plain)

@@ -3,11 +3,13 @@
  * test_io_stream.c - receive streams (multishot recv with a provided-buffer
  * ring): delivery in order across partial reads, end of stream, a peer
  * reset, the ring running dry (plain-recv fallback, byte-exact), a reader
- * cancelled while data arrives (nothing lost), close while cancelled, a
- * large backlog then the end of stream (Unix and TCP), the choice between
- * multishot and plain recvs (data that comes before the loop's next enter,
- * or after it; a reader cancelled during the change, a peer reset during
- * it), a chunk that finds no memory to be queued, bad input.
+ * cancelled while data arrives (nothing lost), chunks copied straight into
+ * a waiting reader's buffer (or queued when larger), close while
+ * cancelled, a large backlog then the end of stream (Unix and TCP), the
+ * choice between multishot and plain recvs (data that comes before the
+ * loop's next enter, or after it; a reader cancelled during the change, a
+ * peer reset during it), a chunk that finds no memory to be queued, bad
+ * input.
  */
 #include "harness.h"
 #include "internal.h"
@@ -219,6 +221,70 @@ static void test_close_when_cancelled(void **state)
     close(sv[1]);
     assert_string_equal(rec_text(), "first=1\n"
                                     "close=0 inflight=0\n");
+}
+
+/* --------------------------------------- straight into a waiting reader -- */
+
+/* A reader parked with nothing queued gets each chunk copied into its
+ * buffer by the completion (no queue); a chunk larger than its room is
+ * queued, and its bytes come in order. */
+static const char *const direct_msgs[] = {"one", "two", "three",
+                                          "0123456789abcdef", "tail"};
+static int direct_round = -1;
+
+static void *direct_writer(void *arg)
+{
+    (void)arg;
+    for (int k = 0; k < 5; k++) {
+        while (direct_round != k)
+            cor_yield();
+        cor_yield(); /* the reader is parked, its multishot armed */
+        size_t n = strlen(direct_msgs[k]);
+        if (write(sv[1], direct_msgs[k], n) != (ssize_t)n)
+            rec("write failed");
+    }
+    return NULL;
+}
+
+static void *direct(void *arg)
+{
+    (void)arg;
+    cor_recv_stream *s;
+    cor_recv_stream_open(&s, sv[0]);
+    cor_task *w = cor_spawn(direct_writer, NULL);
+    char buf[16];
+    for (int k = 0; k < 5; k++) {
+        direct_round = k;
+        size_t want = strlen(direct_msgs[k]), got = 0;
+        while (got < want) {
+            ssize_t n = cor_recv_stream_read(s, buf, k == 3 ? 8 : 16);
+            rec("read=%zd %.*s", n, (int)(n > 0 ? n : 0), buf);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+    }
+    cor_await(w, NULL);
+    cor_task_release(w);
+    rec("queued=%d", (int)cor__recv_stream_queued(s));
+    cor_recv_stream_close(s);
+    direct_round = -1;
+    return NULL;
+}
+
+static void test_direct_to_waiting_reader(void **state)
+{
+    (void)state;
+    pair();
+    assert_int_equal(h_run(direct, NULL, 1), 0);
+    close(sv[0]);
+    close(sv[1]);
+    char want[160];
+    snprintf(want, sizeof want,
+             "read=3 one\nread=3 two\nread=5 three\nread=8 01234567\n"
+             "read=8 89abcdef\nread=4 tail\nqueued=%d\n",
+             h_uring()); /* epoll: plain recvs, no queue */
+    assert_string_equal(rec_text(), want);
 }
 
 /* ------------------------------------------- a large backlog, then EOF -- */
@@ -605,6 +671,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ring_runs_dry, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_cancel_with_data_arriving,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_direct_to_waiting_reader,
                                         h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_close_when_cancelled, h_setup,
                                         h_teardown),
