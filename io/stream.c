@@ -481,7 +481,11 @@ static void on_cqe(struct cor__op *op, int res, uint32_t flags)
         w->foff += (size_t)res;
         if (w->paused && cor_writer_buffered(w) <= LOW_WATER)
             w->paused = false;
-        kick(w);
+        /* Most often everything was sent, nothing more is queued and the
+         * buffer is small enough to keep: then there is no next step. */
+        if (w->foff != w->flen || w->qlen || w->closing ||
+            w->fcap > KEEP_CAP)
+            kick(w);
     } else if (!w->aborting) {
         fail(w, res ? res : -EIO);
     }
