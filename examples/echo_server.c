@@ -24,11 +24,12 @@
  * says "Connection: close", close by default in 1.0 unless it says
  * "Connection: keep-alive" (the reply says so too); request bodies framed
  * by Content-Length; pipelined requests answered in order; 400 for a
- * malformed request, 431 for a head that does not fit the buffer, 501 for a
+ * malformed request (as soon as the bytes received show it, before its line
+ * has ended), 431 for a head that does not fit the buffer, 501 for a
  * Transfer-Encoding, each followed by a close; a connection idle for
  * IDLE_SECONDS (default 60; 0: never) is closed, a request cut short
  * included.  Requests are parsed in place in the connection's buffer, with
- * no allocation per request.
+ * no allocation per request, each byte of a head looked at once or twice.
  *
  * SIGTERM and SIGINT stop it gracefully (cor_server_shutdown): it stops
  * accepting, lets every connection finish what it received and closes it
@@ -183,7 +184,7 @@ struct http {
     size_t line;        /* the first line not parsed yet */
     uint64_t body_left; /* request body bytes still to skip */
     struct req r;
-    char in[IN_CAP];
+    char in[IN_CAP + 1]; /* and the parser's sentinel */
 };
 
 /* RFC 9110 token characters: letters, digits and !#$%&'*+-.^_`|~ */
@@ -208,8 +209,45 @@ static inline bool tchar(unsigned char ch)
     return TOKEN[ch];
 }
 
-/* a[0..n) equals the string literal lit (lower case) in any case: no
- * locale, no call, and a name of another length costs one compare. */
+/* Unaligned loads, for comparing names and the version a word at a time
+ * (a load of a string literal folds to a constant). */
+static inline uint64_t load8(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint32_t load4(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/*
+ * The token a[0..n) equals the string literal lit (lower case letters and
+ * '-', n >= 4) in any case.  Bytes are folded with 0x20 a word at a
+ * time (words may overlap): among token characters that lowers the letters
+ * and maps nothing else onto a letter or '-' ('^' and '_' become '~' and
+ * DEL), so the comparison is exact.
+ */
+#define name_is(a, n, lit)                                                 \
+    ((n) == sizeof(lit) - 1 && name_eq(a, lit, sizeof(lit) - 1))
+
+static inline bool name_eq(const char *a, const char *lit, size_t n)
+{
+    if (n < 8)
+        return ((load4(a) | 0x20202020u) == load4(lit)) &&
+               ((load4(a + n - 4) | 0x20202020u) == load4(lit + n - 4));
+    for (size_t i = 0; i + 8 < n; i += 8)
+        if ((load8(a + i) | 0x2020202020202020u) != load8(lit + i))
+            return false;
+    return (load8(a + n - 8) | 0x2020202020202020u) == load8(lit + n - 8);
+}
+
+/* a[0..n) equals the string literal lit (lower case) in any case (values
+ * are not tokens: byte by byte). */
 #define ieq(a, n, lit) ((n) == sizeof(lit) - 1 && ieq_n(a, lit, sizeof(lit) - 1))
 
 static inline bool ieq_n(const char *a, const char *lit, size_t n)
@@ -222,27 +260,79 @@ static inline bool ieq_n(const char *a, const char *lit, size_t n)
     return true;
 }
 
-/* "METHOD SP TARGET SP HTTP/1.x" */
-static int parse_request_line(struct req *r, const char *s, size_t n)
+/*
+ * The parsers below read one line from *p, end at the end of what was
+ * received: MORE when the line is not all here (nothing is kept: it is
+ * read again from its start), BAD as soon as the bytes here make it
+ * malformed, DONE with *p past its LF.  A line ends with CRLF or a bare
+ * LF (RFC 9112 allows it).  *end is a NUL, which no scan of a token, a
+ * target or a line end goes past: the scans need no bound of their own.
+ */
+
+/* The end of a line whose content ends at q: CRLF or LF. */
+static int line_end(const char **p, const char *q, const char *end)
 {
-    size_t i = 0;
-    while (i < n && tchar((unsigned char)s[i]))
-        i++;
-    if (i == 0 || i >= n || s[i] != ' ')
+    if (*q == '\r')
+        q++;
+    if (q == end)
+        return MORE;
+    if (*q != '\n')
         return BAD;
-    r->head_method = i == 4 && memcmp(s, "HEAD", 4) == 0;
-    size_t t = ++i;
-    while (i < n && (unsigned char)s[i] > ' ' && s[i] != 0x7f)
-        i++;
-    if (i == t || i >= n || s[i] != ' ')
-        return BAD;
-    i++;
-    if (n - i != 8 || memcmp(s + i, "HTTP/1.", 7) ||
-        (s[i + 7] != '0' && s[i + 7] != '1'))
-        return BAD;
-    r->http10 = s[i + 7] == '0';
-    r->have_line = true;
+    *p = q + 1;
     return DONE;
+}
+
+/* A token from *q that ends at the byte delim (*q is left there). */
+static inline int token(const char **q, const char *end, char delim)
+{
+    const char *s = *q, *e = s;
+    while (tchar((unsigned char)*e))
+        e++;
+    if (e == end)
+        return MORE;
+    if (e == s || *e != delim)
+        return BAD;
+    *q = e;
+    return DONE;
+}
+
+/* "METHOD SP TARGET SP HTTP/1.x" */
+static int parse_request_line(struct req *r, const char **p, const char *end)
+{
+    const char *s = *p, *q = s;
+    if (end - s >= 4 && load4(s) == load4("GET ")) { /* the most common */
+        r->head_method = false;
+        q += 3;
+    } else {
+        int rc = token(&q, end, ' ');
+        if (rc != DONE)
+            return rc;
+        r->head_method = q - s == 4 && memcmp(s, "HEAD", 4) == 0;
+    }
+    const char *t = ++q;
+    while ((unsigned char)*q > ' ' && *q != 0x7f)
+        q++;
+    if (q == end)
+        return MORE;
+    if (q == t || *q != ' ')
+        return BAD;
+    q++;
+    if (end - q < 8) /* MORE while what is here can still be a version */
+        return memcmp(q, "HTTP/1.", (size_t)(end - q) < 7 ? (size_t)(end - q)
+                                                          : 7)
+                   ? BAD
+                   : MORE;
+    uint64_t v = load8(q);
+    if (v == load8("HTTP/1.1"))
+        r->http10 = false;
+    else if (v == load8("HTTP/1.0"))
+        r->http10 = true;
+    else
+        return BAD;
+    int rc = line_end(p, q + 8, end);
+    if (rc == DONE)
+        r->have_line = true;
+    return rc;
 }
 
 /* "Connection: close, upgrade": the tokens we act on. */
@@ -297,40 +387,47 @@ static bool field_value(const char *s, size_t n, const char **v, size_t *vn)
 }
 
 /* "name: value": the fields that frame or end the request are read, the
- * others only checked for a well-formed name (no allocation, no copy). */
-static int parse_field(struct req *r, const char *s, size_t n)
+ * others only checked for a well-formed name (no allocation, no copy).
+ * The name is tokens up to the colon: a line without one, an empty name, a
+ * space before the colon (or a fold) are all BAD.  The fields we act on
+ * are told apart by the name's length first. */
+static int parse_field(struct req *r, const char **p, const char *end)
 {
-    /* The name is tokens up to the colon: a line without one, an empty
-     * name, a space before the colon (or a fold) are all BAD. */
-    size_t i = 0;
-    while (i < n && tchar((unsigned char)s[i]))
-        i++;
-    if (i == 0 || i == n || s[i] != ':')
-        return BAD;
-    enum { OTHER, CONNECTION, LENGTH, TE, HOST, EXPECT } f = OTHER;
-    switch (s[0] | 0x20) {
-    case 'c':
-        f = ieq(s, i, "connection")       ? CONNECTION
-            : ieq(s, i, "content-length") ? LENGTH
-                                          : OTHER;
+    const char *s = *p, *q = s;
+    int rc = token(&q, end, ':');
+    if (rc != DONE)
+        return rc;
+    size_t n = (size_t)(q - s);
+    const char *v = q + 1;
+    const char *nl = memchr(v, '\n', (size_t)(end - v));
+    if (!nl)
+        return MORE;
+    *p = nl + 1;
+    size_t vn = (size_t)(nl - v);
+    if (vn && v[vn - 1] == '\r')
+        vn--;
+    enum { OTHER, CONNECTION, LENGTH, TE, EXPECT } f = OTHER;
+    switch (n) {
+    case 4:
+        if (name_is(s, n, "host")) /* only counted */
+            return ++r->hosts > 1 ? BAD : DONE;
+        return DONE;
+    case 6:
+        f = name_is(s, n, "expect") ? EXPECT : OTHER;
         break;
-    case 't':
-        f = ieq(s, i, "transfer-encoding") ? TE : OTHER;
+    case 10:
+        f = name_is(s, n, "connection") ? CONNECTION : OTHER;
         break;
-    case 'h':
-        f = ieq(s, i, "host") ? HOST : OTHER;
+    case 14:
+        f = name_is(s, n, "content-length") ? LENGTH : OTHER;
         break;
-    case 'e':
-        f = ieq(s, i, "expect") ? EXPECT : OTHER;
+    case 17:
+        f = name_is(s, n, "transfer-encoding") ? TE : OTHER;
         break;
     }
     if (f == OTHER)
         return DONE;
-    if (f == HOST) /* only counted */
-        return ++r->hosts > 1 ? BAD : DONE;
-    const char *v;
-    size_t vn;
-    if (!field_value(s + i + 1, n - i - 1, &v, &vn))
+    if (!field_value(v, vn, &v, &vn))
         return BAD;
     switch (f) {
     case CONNECTION:
@@ -351,41 +448,54 @@ static int parse_field(struct req *r, const char *s, size_t n)
 }
 
 /*
- * Parses the lines of the request head from h->line on: MORE (the head is
- * not all here; what was parsed is kept), DONE (h->line is past the empty
- * line), BAD, UNSUPPORTED.  A line ends with CRLF (a bare LF is accepted,
- * as RFC 9112 allows).
+ * Parses the request head from h->line on: MORE (the head is not all
+ * here; the lines parsed are kept, h->line is the first one not), DONE
+ * (h->line is past the empty line), BAD, UNSUPPORTED.  Empty lines before
+ * a request line are skipped.  The lines are read in place, each once:
+ * mostly a byte at a time, with the end of a field's value found by
+ * memchr.
  */
 static int parse_head(struct http *h)
 {
+    char *in = h->in, *end = h->in + h->inlen;
+    const char *p = in + h->line;
+    int rc;
+    *end = 0; /* the sentinel */
+    if (!h->r.have_line) {
+        for (;;) { /* empty lines before the request */
+            const char *q = p;
+            if (*q == '\r')
+                q++;
+            if (q == end)
+                return MORE;
+            if (*q != '\n')
+                break;
+            p = q + 1;
+            h->pos = h->line = (size_t)(p - in);
+        }
+        rc = parse_request_line(&h->r, &p, end);
+        if (rc != DONE)
+            return rc;
+        h->line = (size_t)(p - in);
+    }
     for (;;) {
-        const char *s = h->in + h->line;
-        size_t avail = h->inlen - h->line;
-        const char *nl = memchr(s, '\n', avail);
-        if (!nl)
+        if (p == end)
             return MORE;
-        size_t n = (size_t)(nl - s);
-        h->line += n + 1;
-        if (n && s[n - 1] == '\r')
-            n--;
-        int rc;
-        if (!h->r.have_line) {
-            if (n == 0 && h->line - h->pos <= 2) {
-                h->pos = h->line; /* an empty line before a request */
-                continue;
-            }
-            rc = parse_request_line(&h->r, s, n);
-        } else if (n == 0) {
+        if (*p == '\r' || *p == '\n') { /* the empty line */
+            rc = line_end(&p, p, end);
+            if (rc != DONE)
+                return rc;
+            h->line = (size_t)(p - in);
             if (!h->r.http10 && h->r.hosts != 1)
                 return BAD; /* HTTP/1.1 requires one Host */
             if (h->r.te)
                 return h->r.have_len ? BAD : UNSUPPORTED;
             return DONE;
-        } else {
-            rc = parse_field(&h->r, s, n);
         }
+        rc = parse_field(&h->r, &p, end);
         if (rc != DONE)
             return rc;
+        h->line = (size_t)(p - in);
     }
 }
 
@@ -417,7 +527,7 @@ static void close_gently(struct http *h)
     if (cor_timeout_begin(&ts, 1.0) < 0)
         return;
     for (size_t drained = 0; drained < (1 << 20);) {
-        ssize_t n = cor_recv_stream_read(h->rs, h->in, sizeof h->in);
+        ssize_t n = cor_recv_stream_read(h->rs, h->in, IN_CAP);
         if (n <= 0)
             break;
         drained += (size_t)n;
@@ -429,7 +539,7 @@ static void serve_http(struct http *h, struct conn *c)
 {
     for (;;) {
         ssize_t n = cor_recv_stream_read(h->rs, h->in + h->inlen,
-                                         sizeof h->in - h->inlen);
+                                         IN_CAP - h->inlen);
         if (n <= 0)
             return;
         c->seen = idle_list.tick;
@@ -482,7 +592,7 @@ static void serve_http(struct http *h, struct conn *c)
             h->line -= h->pos;
             h->pos = 0;
         }
-        if (h->inlen == sizeof h->in) { /* a head that does not fit */
+        if (h->inlen == IN_CAP) { /* a head that does not fit */
             if (cor_writer_write(h->w, R_431, sizeof R_431 - 1) == 0)
                 close_gently(h);
             return;

@@ -206,6 +206,10 @@ def raw_cases(port):
         (b"GET / HTTP/1.1\r\nHost: t\r\nX: " + b"a" * 20000 + b"\r\n\r\n", 431,
          "a 20 kB header"),
         (b"GET /" + b"a" * 20000, 431, "a 20 kB request line"),
+        # Malformed before its line ends: answered at once, not when idle.
+        (b"GET /\x01", 400, "a control byte in the target, no line end yet"),
+        (b"GET / HTTX", 400, "an unknown protocol, no line end yet"),
+        (b"GET / HTTP/1.1\r\nHo st", 400, "a space in a field name, no colon yet"),
     ]
     for req, want, what in bad:
         s = connect(port)
