@@ -230,7 +230,8 @@ static void run_ready(struct cor_loop *l)
  * the loop here forever. */
 static void drain_inbox(struct cor_loop *l)
 {
-    cor__loop_drain(l);
+    if (atomic_load_explicit(&l->inbox, memory_order_relaxed))
+        cor__loop_drain(l);
 }
 
 size_t cor__loop_drain(struct cor_loop *l)

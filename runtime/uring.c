@@ -12,6 +12,7 @@
 #include "uring.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -463,20 +464,66 @@ static void uring_wake(struct cor_loop *l)
 
 /* ----------------------------------------------------- wait and reap ---- */
 
+/*
+ * The iteration's one io_uring_enter: the SQEs taken since the last one go
+ * to the kernel, the completions' deferred work runs (GETEVENTS), and with
+ * wait the call returns once a completion is there or ts (NULL: no limit)
+ * has passed.  liburing's submit_and_wait_timeout makes the same system
+ * call but first and again after it looks through the CQ for one
+ * completion to hand back, which the reap phase does anyway.  The SQ's
+ * tail is published as liburing does for a ring without SQPOLL (get_sqe
+ * assumes none).
+ */
+static void enter(struct cor__uring *u, unsigned wait,
+                  struct __kernel_timespec *ts)
+{
+    struct io_uring *ring = &u->ring;
+    struct io_uring_sq *sq = &ring->sq;
+    unsigned tail = sq->sqe_tail;
+    if (sq->sqe_head != tail) {
+        sq->sqe_head = tail;
+        io_uring_smp_store_release(sq->ktail, tail);
+    }
+    unsigned submit = tail - IO_URING_READ_ONCE(*sq->khead);
+    unsigned flags = IORING_ENTER_GETEVENTS;
+    int fd = ring->ring_fd;
+    if (u->registered) {
+        flags |= IORING_ENTER_REGISTERED_RING;
+        fd = ring->enter_ring_fd;
+    }
+    if (!ts) {
+        io_uring_enter((unsigned)fd, submit, wait, flags, NULL);
+        return;
+    }
+    struct io_uring_getevents_arg arg = {
+        .sigmask_sz = _NSIG / 8,
+        .ts = (uint64_t)(uintptr_t)ts,
+    };
+    io_uring_enter2((unsigned)fd, submit, wait, flags | IORING_ENTER_EXT_ARG,
+                    (sigset_t *)&arg, sizeof arg);
+}
+
 static void uring_wait(struct cor_loop *l, int64_t timeout)
 {
     struct cor__uring *u = cor__uring_of(l);
     /* Work the kernel queued for us while we ran tasks (data arrived on an
      * armed recv, say): this enter will not sleep for it. */
     l->enter_hot = IO_URING_READ_ONCE(*u->ring.sq.kflags) & IORING_SQ_TASKRUN;
-    if (timeout == 0) {
-        io_uring_submit_and_get_events(&u->ring);
+    /* Completions already posted (a ring without DEFER_TASKRUN posts them
+     * as they happen): nothing to wait for. */
+    if (timeout != 0 && io_uring_cq_ready(&u->ring))
+        timeout = 0;
+    if (timeout <= 0) {
+        enter(u, timeout < 0, NULL);
     } else {
-        struct io_uring_cqe *cqe;
         struct __kernel_timespec ts = {.tv_sec = timeout / 1000000000,
                                        .tv_nsec = timeout % 1000000000};
-        io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1,
-                                         timeout > 0 ? &ts : NULL, NULL);
+        if (u->ring.features & IORING_FEAT_EXT_ARG) {
+            enter(u, 1, &ts);
+        } else { /* before Linux 5.11: liburing's timeout SQE */
+            struct io_uring_cqe *cqe;
+            io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+        }
     }
     count_enter(l);
 }
