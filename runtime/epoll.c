@@ -2,12 +2,15 @@
 /*
  * epoll.c - the epoll backend (backend.h), for kernels and sandboxes that
  * refuse io_uring.  Sockets, pipes and other pollable fds work by
- * readiness: an op is tried without blocking in the loop's wait phase; one
- * that would block waits on its fd and is tried again when the fd reports
- * the direction it needs.  Files, whose reads never report "would block",
- * go to the executor as libuv does (a job per op, its result handed back on
- * the loop).  Bounded ops are loop timers; other threads and loops wake a
- * sleeping loop through its eventfd.
+ * readiness: an op is tried without blocking in the loop's wait phase (an
+ * unbounded socket send or recv, the ops of every request, at its start
+ * already, unless its direction is known not ready or another op is
+ * pending); one that would block waits on its fd and is tried again when
+ * the fd reports the direction it needs (as the event is read).  Files,
+ * whose reads never report "would block", go to the executor as libuv
+ * does (a job per op, its result handed back on the loop).  Bounded ops are
+ * loop timers; other threads and loops wake a sleeping loop through its
+ * eventfd.
  *
  * What a request costs, as a hand-written epoll server's (one read, one
  * write, a share of one epoll_wait): an fd is registered once
@@ -27,6 +30,10 @@
  * either of which reports the fd's readiness anew (a loop with such waits
  * sleeps CHECK_NS at most).  A stale entry costs time, never a lost
  * wakeup.
+ *
+ * Completions are reported in the reap phase, never inside the call that
+ * ended the op: one that ended at its start waits on the done list for the
+ * next reap, and so does one that a completion's callback ended.
  *
  * Invariant 3: an op waiting for readiness has not touched its buffer, so a
  * cancel ends it at once with -ECANCELED (at the next reap, never inside the
@@ -144,7 +151,7 @@ static int ep_init(struct cor_loop *l)
     cor__list_init(&e->pending);
     cor__list_init(&e->done);
     cor__list_init(&e->unconfirmed);
-    struct epoll_event ev = {.events = EPOLLIN, .data.fd = l->efd};
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
     if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, l->efd, &ev) < 0) {
         int rc = -errno;
         close(e->epfd);
@@ -397,7 +404,28 @@ static long try_op(struct cor__op *op)
     return r;
 }
 
-/* Report op at the next reap (never inside the call that ended it). */
+/* Whether op takes the short ways: an unbounded socket recv or send, the
+ * ops of every request. */
+static inline bool short_way(const struct cor__op *op)
+{
+    return (op->code == COR__OP_RECV || op->code == COR__OP_SEND) &&
+           op->timeout_ns < 0;
+}
+
+/* The try of a socket's recv or send, without try_op's switch. */
+static inline long try_sock(struct cor__op *op)
+{
+    ssize_t r;
+    if (op->code == COR__OP_SEND)
+        r = send(op->fd, op->addr, op->len, (int)op->opflags | MSG_DONTWAIT);
+    else if (op->len)
+        r = recv(op->fd, op->addr, op->len, (int)op->opflags | MSG_DONTWAIT);
+    else
+        return 0; /* as io_uring: nothing asked, nothing waited for */
+    return r < 0 ? (errno == EWOULDBLOCK ? -EAGAIN : -errno) : r;
+}
+
+/* Whether op is on a pending or waiting list. */
 static bool waiting(const struct cor__op *op)
 {
     return op->be_where == W_PENDING || op->be_where == W_WAITING ||
@@ -405,6 +433,17 @@ static bool waiting(const struct cor__op *op)
 }
 
 static void fd_forget(struct ep *e, int fd, bool made);
+
+/* op, on no list and without a timer, ended with res: reported at the
+ * next reap (never inside the call that ended it). */
+static inline void done(struct cor_loop *l, struct ep *e, struct cor__op *op,
+                        int res)
+{
+    op->res = res;
+    op->be_where = W_DONE;
+    cor__list_push(&e->done, &op->be_link);
+    l->unsubmitted++; /* the next wait must not block */
+}
 
 /* Report op at the next reap (never inside the call that ended it). */
 static void finish(struct cor_loop *l, struct cor__op *op, int res)
@@ -414,12 +453,9 @@ static void finish(struct cor_loop *l, struct cor__op *op, int res)
         fd_forget(e, res, true);
     if (waiting(op))
         cor__list_del(&op->be_link);
-    if (op->be_timer.idx != SIZE_MAX)
+    if (op->timeout_ns >= 0)
         cor__timer_disarm(&l->timers, &op->be_timer);
-    op->res = res;
-    op->be_where = W_DONE;
-    cor__list_push(&e->done, &op->be_link);
-    l->unsubmitted++; /* the next wait must not block */
+    done(l, e, op, res);
 }
 
 static void op_timeout(struct cor__timer *t)
@@ -509,149 +545,11 @@ static bool waits_untried(const struct cor__op *op)
     }
 }
 
-static void park(struct cor_loop *l, struct cor__op *op, struct ep_fd *f,
-                 uint8_t where);
-
-/* The start of an op that needs more than a queue: a close (its fd leaves
- * the epoll set), a connect (a new socket), an accept (a non-blocking
- * listener), a file op (the executor: true). */
-static bool start_special(struct cor_loop *l, struct cor__op *op)
-{
-    struct ep *e = ep_of(l);
-    switch (op->code) {
-    case COR__OP_CLOSE: {
-        struct ep_fd *f = (unsigned)op->fd < e->nfds ? e->fds[op->fd] : NULL;
-        if (f && f->reg)
-            epoll_ctl(e->epfd, EPOLL_CTL_DEL, op->fd, NULL);
-        fd_forget(e, op->fd, false);
-        return false;
-    }
-    case COR__OP_CONNECT:
-        fd_forget(e, op->fd, true); /* a socket's first op */
-        return false;
-    case COR__OP_ACCEPT:
-    case COR__OP_ACCEPT_MULTI:
-        /* accept4 has no "don't wait" flag: the listener goes O_NONBLOCK
-         * (as libuv's do); its accepted sockets do not inherit it.  Looked
-         * at on every start: the fd number may name a new listener now. */
-        set_nonblock(op->fd, true);
-        return false;
-    default:
-        if (!is_file(e, op))
-            return false;
-        to_executor(l, op); /* a deadline cannot stop a worker's call */
-        return true;
-    }
-}
-
-static void ep_start(struct cor_loop *l, struct cor__op *op)
-{
-    struct ep *e = ep_of(l);
-    op->be_where = W_NONE;
-    op->be_timer.idx = SIZE_MAX;
-    op->flags = 0;
-    if (cor__unlikely(op->fixed))
-        cor__panic("epoll backend: a registered file");
-    switch (op->code) {
-    case COR__OP_RECV:
-    case COR__OP_SEND:
-    case COR__OP_RECVMSG:
-    case COR__OP_SENDMSG:
-        break; /* the common case: a socket's op */
-    default:
-        if (start_special(l, op))
-            return;
-    }
-    COR__STAT(l->stats.sqes++);
-    if (op->timeout_ns >= 0) {
-        op->be_timer.fire = op_timeout;
-        op->be_timer.deadline = cor_now_ns() + op->timeout_ns;
-        cor__timer_arm(&l->timers, &op->be_timer);
-    } else if ((unsigned)op->fd < e->nfds && waits_untried(op)) {
-        /* Known not ready: it waits for the fd's next event untried.  Not
-         * a bounded op (its one chance is a try) nor a poll (its own
-         * mask). */
-        struct ep_fd *f = e->fds[op->fd];
-        if (f && f->reg && !*ready_flag(f, op)) {
-            park(l, op, f, W_UNTRIED);
-            return;
-        }
-    }
-    op->be_where = W_PENDING;
-    cor__list_push(&e->pending, &op->be_link);
-    l->unsubmitted++;
-}
-
-static void ep_flush(struct cor_loop *l)
-{
-    (void)l; /* ops are handed to the kernel as they are tried */
-}
-
-/* After a try of op that gave r (not -EAGAIN): what it tells of the fds. */
-static void tried(struct ep *e, struct cor__op *op, long r)
-{
-    switch (op->code) {
-    case COR__OP_ACCEPT:
-    case COR__OP_ACCEPT_MULTI:
-        if (r >= 0)
-            fd_forget(e, (int)r, true);
-        break;
-    case COR__OP_RECV:
-        if (op->opflags & (MSG_PEEK | MSG_OOB))
-            break;
-        /* fall through */
-    case COR__OP_READ:
-        if (r > 0 && (uint64_t)r < op->len) {
-            /* A TCP read takes what the socket holds, up to len: it is
-             * empty now, and what comes next is an edge.  Not so an end
-             * or an error already reported (a read after data gets it,
-             * and its event has passed), nor urgent data (a read stops
-             * at its mark). */
-            struct ep_fd *f = (unsigned)op->fd < e->nfds ? e->fds[op->fd]
-                                                         : NULL;
-            if (!f)
-                break;
-            if (f->proto == P_UNKNOWN) {
-                int p = 0;
-                socklen_t pl = sizeof p;
-                f->proto = getsockopt(op->fd, SOL_SOCKET, SO_PROTOCOL, &p,
-                                      &pl) == 0 &&
-                                   p == IPPROTO_TCP
-                               ? P_TCP
-                               : P_OTHER;
-            }
-            if (f->proto == P_TCP && !f->hup)
-                f->rin = false;
-        }
-        break;
-    default:
-        break;
-    }
-}
-
-static void ep_cancel(struct cor_loop *l, struct cor__op *op)
-{
-    if (!waiting(op))
-        return;
-    /* As io_uring, which runs a request submitted in the same batch as its
-     * cancel first: an op not tried yet is tried once (a recv whose data
-     * is there gets it); one already waiting for readiness ends unstarted,
-     * its data left for the next call. */
-    long r = -EAGAIN;
-    if (op->code != COR__OP_ACCEPT_MULTI && op->be_where != W_WAITING) {
-        r = try_op(op);
-        if (r != -EAGAIN)
-            tried(ep_of(l), op, r);
-    }
-    finish(l, op, r == -EAGAIN ? -ECANCELED : (int)r);
-    /* W_EXEC: the job cannot be stopped; its outcome comes. */
-}
-
 /* Register f's fd (edge-triggered, both ways); a new registration reports
  * the fd's readiness as an event.  0 or -errno. */
 static int fd_register(struct ep *e, struct ep_fd *f, int how)
 {
-    struct epoll_event ev = {.events = EP_EVENTS, .data.fd = f->fd};
+    struct epoll_event ev = {.events = EP_EVENTS, .data.ptr = f};
     int rc = epoll_ctl(e->epfd, how, f->fd, &ev);
     if (rc < 0 && how == EPOLL_CTL_MOD && errno == ENOENT)
         how = EPOLL_CTL_ADD, rc = epoll_ctl(e->epfd, how, f->fd, &ev);
@@ -686,11 +584,11 @@ static void cannot_wait(struct cor_loop *l, struct cor__op *op,
  * under an old number at any time: it is registered again (EEXIST: it is
  * the same) on every park, as a new one is; one we saw made is renewed
  * only if its wait lasts (above). */
-static void park(struct cor_loop *l, struct cor__op *op, struct ep_fd *f,
-                 uint8_t where)
+static inline void park(struct cor_loop *l, struct cor__op *op,
+                        struct ep_fd *f, bool out, uint8_t where)
 {
     struct ep *e = ep_of(l);
-    if (!f->reg || !f->owned) {
+    if (cor__unlikely(!f->reg || !f->owned)) {
         int rc = fd_register(e, f, EPOLL_CTL_ADD);
         if (rc < 0) {
             cannot_wait(l, op, f, rc);
@@ -701,7 +599,207 @@ static void park(struct cor_loop *l, struct cor__op *op, struct ep_fd *f,
         cor__list_push(&e->unconfirmed, &f->ulink);
     }
     op->be_where = where;
-    cor__list_push(wants_output(op) ? &f->wq : &f->rq, &op->be_link);
+    cor__list_push(out ? &f->wq : &f->rq, &op->be_link);
+}
+
+/* The start of an op that needs more than a queue: a close (its fd leaves
+ * the epoll set), a connect (a new socket), an accept (a non-blocking
+ * listener), a file op (the executor: true). */
+static bool start_special(struct cor_loop *l, struct cor__op *op)
+{
+    struct ep *e = ep_of(l);
+    switch (op->code) {
+    case COR__OP_CLOSE: {
+        struct ep_fd *f = (unsigned)op->fd < e->nfds ? e->fds[op->fd] : NULL;
+        if (f && f->reg)
+            epoll_ctl(e->epfd, EPOLL_CTL_DEL, op->fd, NULL);
+        fd_forget(e, op->fd, false);
+        return false;
+    }
+    case COR__OP_CONNECT:
+        fd_forget(e, op->fd, true); /* a socket's first op */
+        return false;
+    case COR__OP_ACCEPT:
+    case COR__OP_ACCEPT_MULTI:
+        /* accept4 has no "don't wait" flag: the listener goes O_NONBLOCK
+         * (as libuv's do); its accepted sockets do not inherit it.  Looked
+         * at on every start: the fd number may name a new listener now. */
+        set_nonblock(op->fd, true);
+        return false;
+    default:
+        if (!is_file(e, op))
+            return false;
+        to_executor(l, op); /* a deadline cannot stop a worker's call */
+        return true;
+    }
+}
+
+static __attribute__((noinline)) uint8_t sock_proto(int fd)
+{
+    int p = 0;
+    socklen_t pl = sizeof p;
+    return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &p, &pl) == 0 &&
+                   p == IPPROTO_TCP
+               ? P_TCP
+               : P_OTHER;
+}
+
+/* A read of f's fd took fewer bytes than it asked for.  A TCP read takes
+ * what the socket holds, up to len: it is empty now, and what comes next is
+ * an edge.  Not so an end or an error already reported (a read after data
+ * gets it, and its event has passed), nor urgent data (a read stops at its
+ * mark). */
+static inline void took_all(struct ep_fd *f, int fd)
+{
+    if (cor__unlikely(f->proto == P_UNKNOWN))
+        f->proto = sock_proto(fd);
+    if (f->proto == P_TCP && !f->hup)
+        f->rin = false;
+}
+
+/* After the try of a socket's recv or send on f (op on no list, without a
+ * timer) that gave r: done, or parked for f's next event.  What tried()
+ * does for any op, in short. */
+static inline void settle(struct cor_loop *l, struct ep *e,
+                          struct ep_fd *f, struct cor__op *op, long r)
+{
+    if (r == -EAGAIN) {
+        bool out = op->code == COR__OP_SEND;
+        *(out ? &f->rout : &f->rin) = false;
+        park(l, op, f, out, W_WAITING);
+        return;
+    }
+    if (op->code == COR__OP_RECV && r > 0 && (uint64_t)r < op->len &&
+        !(op->opflags & (MSG_PEEK | MSG_OOB)))
+        took_all(f, op->fd);
+    done(l, e, op, (int)r);
+}
+
+/* Any other start. */
+static __attribute__((noinline)) void start_any(struct cor_loop *l,
+                                                struct cor__op *op)
+{
+    struct ep *e = ep_of(l);
+    op->be_timer.idx = SIZE_MAX;
+    op->flags = 0; /* a connect's state */
+    if (cor__unlikely(op->fixed))
+        cor__panic("epoll backend: a registered file");
+    switch (op->code) {
+    case COR__OP_RECV:
+    case COR__OP_SEND:
+    case COR__OP_RECVMSG:
+    case COR__OP_SENDMSG:
+        break; /* a socket's op */
+    default:
+        if (start_special(l, op))
+            return;
+    }
+    COR__STAT(l->stats.sqes++);
+    if (op->timeout_ns >= 0) {
+        op->be_timer.fire = op_timeout;
+        op->be_timer.deadline = cor_now_ns() + op->timeout_ns;
+        cor__timer_arm(&l->timers, &op->be_timer);
+    } else if ((unsigned)op->fd < e->nfds && waits_untried(op)) {
+        /* Known not ready: it waits for the fd's next event untried.  Not
+         * a bounded op (its one chance is a try) nor a poll (its own
+         * mask). */
+        struct ep_fd *f = e->fds[op->fd];
+        if (f && f->reg && !*ready_flag(f, op)) {
+            park(l, op, f, wants_output(op), W_UNTRIED);
+            return;
+        }
+    }
+    op->be_where = W_PENDING;
+    cor__list_push(&e->pending, &op->be_link);
+    l->unsubmitted++;
+}
+
+/* The two short ways below, out of line: ep_start itself then calls
+ * nothing and saves no registers. */
+static __attribute__((noinline)) void start_try(struct cor_loop *l,
+                                                struct ep *e, struct ep_fd *f,
+                                                struct cor__op *op)
+{
+    COR__STAT(l->stats.sqes++);
+    settle(l, e, f, op, try_sock(op));
+}
+
+static __attribute__((noinline)) void start_untried(struct cor_loop *l,
+                                                    struct ep_fd *f,
+                                                    struct cor__op *op)
+{
+    COR__STAT(l->stats.sqes++);
+    park(l, op, f, op->code == COR__OP_SEND, W_UNTRIED);
+}
+
+/* The ops of every request, an unbounded socket recv or send on an fd we
+ * know, go the short way: tried at once when their direction may be ready
+ * and no op is pending (that one goes first), parked untried when the
+ * direction is known not ready (and the fd registered). */
+static void ep_start(struct cor_loop *l, struct cor__op *op)
+{
+    struct ep *e = ep_of(l);
+    struct ep_fd *f;
+    op->be_where = W_NONE;
+    if (short_way(op) && !op->fixed && (unsigned)op->fd < e->nfds &&
+        (f = e->fds[op->fd])) {
+        if (op->code == COR__OP_SEND ? f->rout : f->rin) {
+            if (cor__list_empty(&e->pending)) {
+                start_try(l, e, f, op);
+                return;
+            }
+        } else if (f->reg) {
+            start_untried(l, f, op);
+            return;
+        }
+    }
+    start_any(l, op);
+}
+
+static void ep_flush(struct cor_loop *l)
+{
+    (void)l; /* ops are handed to the kernel as they are tried */
+}
+
+/* After a try of op that gave r (not -EAGAIN): what it tells of the fds. */
+static void tried(struct ep *e, struct cor__op *op, long r)
+{
+    switch (op->code) {
+    case COR__OP_ACCEPT:
+    case COR__OP_ACCEPT_MULTI:
+        if (r >= 0)
+            fd_forget(e, (int)r, true);
+        break;
+    case COR__OP_RECV:
+        if (op->opflags & (MSG_PEEK | MSG_OOB))
+            break;
+        /* fall through */
+    case COR__OP_READ:
+        if (r > 0 && (uint64_t)r < op->len &&
+            (unsigned)op->fd < e->nfds && e->fds[op->fd])
+            took_all(e->fds[op->fd], op->fd);
+        break;
+    default:
+        break;
+    }
+}
+
+static void ep_cancel(struct cor_loop *l, struct cor__op *op)
+{
+    if (!waiting(op))
+        return;
+    /* As io_uring, which runs a request submitted in the same batch as its
+     * cancel first: an op not tried yet is tried once (a recv whose data
+     * is there gets it); one already waiting for readiness ends unstarted,
+     * its data left for the next call. */
+    long r = -EAGAIN;
+    if (op->code != COR__OP_ACCEPT_MULTI && op->be_where != W_WAITING) {
+        r = try_op(op);
+        if (r != -EAGAIN)
+            tried(ep_of(l), op, r);
+    }
+    finish(l, op, r == -EAGAIN ? -ECANCELED : (int)r);
+    /* W_EXEC: the job cannot be stopped; its outcome comes. */
 }
 
 /* Try every pending op: done, or waiting on its fd. */
@@ -711,6 +809,12 @@ static void run_pending(struct cor_loop *l)
     while (!cor__list_empty(&e->pending)) {
         struct cor__list *n = e->pending.next;
         struct cor__op *op = cor__container_of(n, struct cor__op, be_link);
+        if (short_way(op) && (unsigned)op->fd < e->nfds && e->fds[op->fd]) {
+            cor__list_del(n);
+            op->be_where = W_NONE;
+            settle(l, e, e->fds[op->fd], op, try_sock(op));
+            continue;
+        }
         long r = try_op(op);
         if (r == -EAGAIN) {
             struct ep_fd *f = fd_get(e, op->fd);
@@ -721,7 +825,7 @@ static void run_pending(struct cor_loop *l)
             if (op->code != COR__OP_POLL)
                 *ready_flag(f, op) = false;
             cor__list_del(n);
-            park(l, op, f, W_WAITING);
+            park(l, op, f, wants_output(op), W_WAITING);
             continue;
         }
         tried(e, op, r);
@@ -734,15 +838,42 @@ static void run_pending(struct cor_loop *l)
     }
 }
 
-static void wake_list(struct ep *e, struct cor__list *q)
+/* Move the ops on from (a list head) to to (an unused head). */
+static inline void list_take(struct cor__list *to, struct cor__list *from)
 {
-    while (!cor__list_empty(q)) {
-        struct cor__list *n = q->next;
+    *to = *from;
+    to->next->prev = to->prev->next = to;
+    cor__list_init(from);
+}
+
+/* The ops waiting on f's list q (not empty), whose direction f reported:
+ * in q's order, each unbounded socket recv or send is tried at once, up to
+ * the first other op, which goes back to pending with all those after it
+ * (tried once every event is in).  Those that would still block park
+ * behind the last one there was. */
+static inline __attribute__((always_inline)) void
+wake_list(struct cor_loop *l, struct ep *e, struct ep_fd *f,
+          struct cor__list *q)
+{
+    struct cor__list *last = q->prev, *n;
+    do {
+        n = q->next;
         struct cor__op *op = cor__container_of(n, struct cor__op, be_link);
+        if (!short_way(op)) {
+            for (;;) {
+                n = q->next;
+                cor__list_del(n);
+                cor__container_of(n, struct cor__op, be_link)->be_where =
+                    W_PENDING;
+                cor__list_push(&e->pending, n);
+                if (n == last)
+                    return;
+            }
+        }
         cor__list_del(n);
-        op->be_where = W_PENDING;
-        cor__list_push(&e->pending, n);
-    }
+        op->be_where = W_NONE;
+        settle(l, e, f, op, try_sock(op));
+    } while (n != last);
 }
 
 static int64_t coarse_now(void)
@@ -832,36 +963,42 @@ static void ep_reap(struct cor_loop *l)
 {
     struct ep *e = ep_of(l);
     for (int i = 0; i < e->nev; i++) {
-        int fd = e->evs[i].data.fd;
+        struct ep_fd *f = e->evs[i].data.ptr;
         uint32_t ev = e->evs[i].events;
-        if (fd == l->efd) {
+        if (!f) { /* the eventfd */
             uint64_t v;
             ssize_t r = read(l->efd, &v, sizeof v);
             (void)r;
             continue;
         }
-        if ((unsigned)fd >= e->nfds || !e->fds[fd])
-            continue;
-        struct ep_fd *f = e->fds[fd];
         cor__list_del(&f->ulink); /* the registration works */
         if (ev & (EPOLLRDHUP | EPOLLERR | EPOLLHUP | EPOLLPRI))
             f->hup = true;
         if (ev & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) {
             f->rin = true;
-            wake_list(e, &f->rq);
+            if (!cor__list_empty(&f->rq))
+                wake_list(l, e, f, &f->rq);
         }
         if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
             f->rout = true;
-            wake_list(e, &f->wq);
+            if (!cor__list_empty(&f->wq))
+                wake_list(l, e, f, &f->wq);
         }
     }
     e->nev = 0;
     run_pending(l);
+    if (cor__list_empty(&e->done))
+        return;
+    /* What ended so far: what the completions end in their turn (an op
+     * started and done at once, a cancel) is for the next reap. */
+    struct cor__list done;
+    list_take(&done, &e->done);
+    /* Nothing takes an op off the done list: it is read, not emptied. */
     size_t n = 0;
-    while (!cor__list_empty(&e->done)) {
-        struct cor__list *node = e->done.next;
+    for (struct cor__list *node = done.next, *next; node != &done;
+         node = next) {
+        next = node->next;
         struct cor__op *op = cor__container_of(node, struct cor__op, be_link);
-        cor__list_del(node);
         op->be_where = W_NONE;
         cor__op_complete(l, op, op->res, 0);
         n++;

@@ -197,6 +197,134 @@ static void test_number_made_again(void **state)
     assert_int_equal(t.c, 'y');
 }
 
+/* ------------------------------ a send or recv tried at its start -- */
+
+struct early {
+    int sv[2];
+    struct rd r;
+    ssize_t seen;   /* what the peer had right after the writer's write */
+    int drained;
+};
+
+static void *early_main(void *arg)
+{
+    struct early *t = arg;
+    /* A recv that waits: the backend knows the fd, registered, and that
+     * its output may be ready. */
+    t->r.fd = t->sv[0];
+    cor_task *reader = cor_spawn(two_reads, &t->r);
+    for (int i = 0; i < 4; i++)
+        cor_yield();
+    cor_writer *w;
+    if (cor_writer_open(&w, t->sv[0]) < 0)
+        return NULL;
+    /* The writer's send starts inside the write: it is tried there and
+     * then, as a hand-written epoll server writes, not in the loop's next
+     * wait (its completion still comes from the loop). */
+    char c[8];
+    if (cor_writer_write(w, "hi", 2) == 0)
+        t->seen = recv(t->sv[1], c, sizeof c, MSG_DONTWAIT);
+    t->drained = cor_writer_drain(w);
+    cor_writer_close(w);
+    cor_writer_wait_closed(w);
+    cor_writer_free(w);
+    shutdown(t->sv[1], SHUT_WR);
+    cor_await(reader, NULL);
+    cor_task_release(reader);
+    return NULL;
+}
+
+static void test_send_tried_at_start(void **state)
+{
+    (void)state;
+    struct early t = {.seen = -1, .drained = -1};
+    assert_int_equal(h_tcp_pair(t.sv), 0);
+    assert_int_equal(run_epoll(early_main, &t), 0);
+    close(t.sv[0]);
+    close(t.sv[1]);
+    assert_int_equal(t.seen, 2);
+    assert_int_equal(t.drained, 0);
+    assert_int_equal(t.r.n[0], 0);
+}
+
+/* Two recvs of one byte on one socket, the first bounded (so never tried
+ * at its start): they take the bytes in the order they started, whether
+ * they start with the bytes there or wait for them together. */
+struct order {
+    int sv[2];
+    bool wait_first; /* both wait before the bytes come */
+    char got[2];
+    ssize_t n[2];
+};
+
+static void *recv_bounded(void *arg)
+{
+    struct order *t = arg;
+    t->n[0] = cor_recv_timeout(t->sv[0], &t->got[0], 1, 0, 5000000000);
+    return NULL;
+}
+
+static void *recv_plain(void *arg)
+{
+    struct order *t = arg;
+    t->n[1] = cor_recv(t->sv[0], &t->got[1], 1, 0);
+    return NULL;
+}
+
+static void *recv_x(void *arg)
+{
+    struct order *t = arg;
+    char c;
+    t->n[0] = cor_recv(t->sv[0], &c, 1, 0);
+    return NULL;
+}
+
+static void *order_main(void *arg)
+{
+    struct order *t = arg;
+    /* A recv that waits, then gets one byte, as many as it asked for (the
+     * socket may hold more): the fd is known, registered, its input maybe
+     * ready. */
+    cor_task *x = cor_spawn(recv_x, t);
+    for (int i = 0; i < 4; i++)
+        cor_yield();
+    if (send(t->sv[1], "x", 1, 0) != 1)
+        return NULL;
+    cor_await(x, NULL);
+    cor_task_release(x);
+    if (t->n[0] != 1)
+        return NULL;
+    if (!t->wait_first && send(t->sv[1], "ab", 2, 0) != 2)
+        return NULL;
+    cor_task *a = cor_spawn(recv_bounded, t);
+    cor_task *b = cor_spawn(recv_plain, t);
+    for (int i = 0; i < 4; i++)
+        cor_yield();
+    if (t->wait_first && send(t->sv[1], "ab", 2, 0) != 2)
+        return NULL;
+    cor_await(a, NULL);
+    cor_await(b, NULL);
+    cor_task_release(a);
+    cor_task_release(b);
+    return NULL;
+}
+
+static void test_recvs_keep_their_order(void **state)
+{
+    (void)state;
+    for (int w = 0; w < 2; w++) {
+        struct order t = {.wait_first = w, .n = {-1, -1}};
+        assert_int_equal(h_tcp_pair(t.sv), 0);
+        assert_int_equal(run_epoll(order_main, &t), 0);
+        close(t.sv[0]);
+        close(t.sv[1]);
+        assert_int_equal(t.n[0], 1);
+        assert_int_equal(t.n[1], 1);
+        assert_int_equal(t.got[0], 'a');
+        assert_int_equal(t.got[1], 'b');
+    }
+}
+
 /* ------------------------------------------- epoll_pwait2 refused -- */
 
 /* epoll_pwait2 fails with ENOSYS from now on, as on kernels before 5.11
@@ -267,6 +395,10 @@ int main(void)
                                         h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_number_made_again, h_setup,
                                         h_teardown),
+        cmocka_unit_test_setup_teardown(test_send_tried_at_start, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_recvs_keep_their_order,
+                                        h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
