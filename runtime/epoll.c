@@ -75,8 +75,9 @@ enum { K_UNKNOWN, K_POLL, K_FILE };
 
 struct ep_fd {
     struct cor__list rq, wq; /* ops waiting for input, for output */
-    struct cor__list ulink;  /* on ep.unconfirmed */
-    unsigned epoch;          /* ep.epoch when it went there */
+    struct cor__list ulink;  /* on ep.unconfirmed: while unseen, and
+                              * until the next renewal looks */
+    unsigned epoch;          /* ep.epoch when it became unseen */
     int fd;
     uint8_t kind;
     uint8_t proto;
@@ -86,7 +87,11 @@ struct ep_fd {
     bool rin, rout;          /* input, output may be ready */
     bool hup;                /* an end, an error or urgent data was
                               * reported: reads stop short of them */
+    bool unseen;             /* a wait began on its kept registration
+                              * and no event came since */
 };
+
+_Static_assert(sizeof(struct ep_fd) <= 64, "an fd's record is one cache line");
 
 struct ep {
     int epfd;
@@ -94,7 +99,8 @@ struct ep {
     unsigned nfds;
     struct cor__list pending; /* to try in the next wait or reap */
     struct cor__list done;    /* finished, to report in reap */
-    /* fds with ops waiting on a registration not renewed for them */
+    /* the unseen fds (ep_fd.unseen), and those that saw an event since,
+     * until the next renewal looks */
     struct cor__list unconfirmed;
     unsigned epoch;           /* renewals so far */
     int64_t next_renew;       /* coarse clock of the next renewal */
@@ -124,7 +130,7 @@ static struct ep_fd *fd_get(struct ep *e, int fd)
         e->nfds = n;
     }
     if (!e->fds[fd]) {
-        struct ep_fd *f = calloc(1, sizeof *f);
+        struct ep_fd *f = cor__zalloc_line(sizeof *f);
         if (!f)
             return NULL;
         cor__list_init(&f->rq);
@@ -514,6 +520,7 @@ static void fd_forget(struct ep *e, int fd, bool made)
     f->proto = P_UNKNOWN;
     f->rin = f->rout = true;
     f->hup = false;
+    f->unseen = false;
     cor__list_del(&f->ulink);
 }
 
@@ -579,24 +586,41 @@ static void cannot_wait(struct cor_loop *l, struct cor__op *op,
     }
 }
 
+/* park() of an fd registered again on every park, or not yet. */
+static __attribute__((noinline)) void park_register(struct cor_loop *l,
+                                                    struct cor__op *op,
+                                                    struct ep_fd *f, bool out,
+                                                    uint8_t where)
+{
+    int rc = fd_register(ep_of(l), f, EPOLL_CTL_ADD);
+    op->be_where = W_NONE;
+    if (rc < 0) {
+        cannot_wait(l, op, f, rc);
+        return;
+    }
+    op->be_where = where;
+    cor__list_push(out ? &f->wq : &f->rq, &op->be_link);
+}
+
 /* op (off every list) would block: it waits for its fd's direction (where:
  * W_WAITING, or W_UNTRIED).  An fd we did not see made may be a new file
  * under an old number at any time: it is registered again (EEXIST: it is
  * the same) on every park, as a new one is; one we saw made is renewed
- * only if its wait lasts (above). */
+ * only if its wait lasts (above: it is unseen from its park to its next
+ * event, which only clears the flag; the renewal takes it off the list). */
 static inline void park(struct cor_loop *l, struct cor__op *op,
                         struct ep_fd *f, bool out, uint8_t where)
 {
-    struct ep *e = ep_of(l);
     if (cor__unlikely(!f->reg || !f->owned)) {
-        int rc = fd_register(e, f, EPOLL_CTL_ADD);
-        if (rc < 0) {
-            cannot_wait(l, op, f, rc);
-            return;
-        }
-    } else if (cor__list_empty(&f->ulink)) {
+        park_register(l, op, f, out, where);
+        return;
+    }
+    if (!f->unseen) {
+        struct ep *e = ep_of(l);
+        f->unseen = true;
         f->epoch = e->epoch;
-        cor__list_push(&e->unconfirmed, &f->ulink);
+        if (cor__list_empty(&f->ulink))
+            cor__list_push(&e->unconfirmed, &f->ulink);
     }
     op->be_where = where;
     cor__list_push(out ? &f->wq : &f->rq, &op->be_link);
@@ -659,9 +683,11 @@ static inline void took_all(struct ep_fd *f, int fd)
 
 /* After the try of a socket's recv or send on f (op on no list, without a
  * timer) that gave r: done, or parked for f's next event.  What tried()
- * does for any op, in short. */
+ * does for any op, in short.  In the reap (reaping) a task's op is
+ * reported at once: waking a task runs nothing, a callback might. */
 static inline void settle(struct cor_loop *l, struct ep *e,
-                          struct ep_fd *f, struct cor__op *op, long r)
+                          struct ep_fd *f, struct cor__op *op, long r,
+                          bool reaping)
 {
     if (r == -EAGAIN) {
         bool out = op->code == COR__OP_SEND;
@@ -672,6 +698,12 @@ static inline void settle(struct cor_loop *l, struct ep *e,
     if (op->code == COR__OP_RECV && r > 0 && (uint64_t)r < op->len &&
         !(op->opflags & (MSG_PEEK | MSG_OOB)))
         took_all(f, op->fd);
+    if (reaping && !op->complete) {
+        op->be_where = W_NONE;
+        COR__STAT(l->stats.cqes++);
+        cor__op_complete(l, op, (int)r, 0);
+        return;
+    }
     done(l, e, op, (int)r);
 }
 
@@ -680,6 +712,7 @@ static __attribute__((noinline)) void start_any(struct cor_loop *l,
                                                 struct cor__op *op)
 {
     struct ep *e = ep_of(l);
+    op->be_where = W_NONE;
     op->be_timer.idx = SIZE_MAX;
     op->flags = 0; /* a connect's state */
     if (cor__unlikely(op->fixed))
@@ -714,22 +747,26 @@ static __attribute__((noinline)) void start_any(struct cor_loop *l,
     l->unsubmitted++;
 }
 
-/* The two short ways below, out of line: ep_start itself then calls
- * nothing and saves no registers. */
-static __attribute__((noinline)) void start_try(struct cor_loop *l,
-                                                struct ep *e, struct ep_fd *f,
-                                                struct cor__op *op)
+/* The try at the start, out of line so that ep_start calls nothing but in
+ * tail calls and saves no registers.  start_try keeps only l and op across
+ * its syscall; what a send that went through does not need is
+ * start_tried's. */
+static __attribute__((noinline)) void start_tried(struct cor_loop *l,
+                                                  struct cor__op *op, long r)
 {
-    COR__STAT(l->stats.sqes++);
-    settle(l, e, f, op, try_sock(op));
+    struct ep *e = ep_of(l);
+    settle(l, e, e->fds[op->fd], op, r, false);
 }
 
-static __attribute__((noinline)) void start_untried(struct cor_loop *l,
-                                                    struct ep_fd *f,
-                                                    struct cor__op *op)
+static __attribute__((noinline)) void start_try(struct cor_loop *l,
+                                                struct cor__op *op)
 {
+    long r = try_sock(op);
     COR__STAT(l->stats.sqes++);
-    park(l, op, f, op->code == COR__OP_SEND, W_UNTRIED);
+    if (cor__likely(r >= 0 && op->code == COR__OP_SEND))
+        done(l, ep_of(l), op, (int)r);
+    else
+        start_tried(l, op, r);
 }
 
 /* The ops of every request, an unbounded socket recv or send on an fd we
@@ -740,16 +777,16 @@ static void ep_start(struct cor_loop *l, struct cor__op *op)
 {
     struct ep *e = ep_of(l);
     struct ep_fd *f;
-    op->be_where = W_NONE;
     if (short_way(op) && !op->fixed && (unsigned)op->fd < e->nfds &&
         (f = e->fds[op->fd])) {
         if (op->code == COR__OP_SEND ? f->rout : f->rin) {
             if (cor__list_empty(&e->pending)) {
-                start_try(l, e, f, op);
+                start_try(l, op);
                 return;
             }
         } else if (f->reg) {
-            start_untried(l, f, op);
+            COR__STAT(l->stats.sqes++);
+            park(l, op, f, op->code == COR__OP_SEND, W_UNTRIED);
             return;
         }
     }
@@ -812,7 +849,7 @@ static void run_pending(struct cor_loop *l)
         if (short_way(op) && (unsigned)op->fd < e->nfds && e->fds[op->fd]) {
             cor__list_del(n);
             op->be_where = W_NONE;
-            settle(l, e, e->fds[op->fd], op, try_sock(op));
+            settle(l, e, e->fds[op->fd], op, try_sock(op), false);
             continue;
         }
         long r = try_op(op);
@@ -872,7 +909,7 @@ wake_list(struct cor_loop *l, struct ep *e, struct ep_fd *f,
         }
         cor__list_del(n);
         op->be_where = W_NONE;
-        settle(l, e, f, op, try_sock(op));
+        settle(l, e, f, op, try_sock(op), true);
     } while (n != last);
 }
 
@@ -883,8 +920,8 @@ static int64_t coarse_now(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Renew the registrations of the fds on the unconfirmed list since before
- * the last renewal whose ops still wait. */
+/* Renew the registrations of the fds unseen since before the last renewal
+ * whose ops still wait; those that saw an event leave the list. */
 static void renew(struct cor_loop *l)
 {
     struct ep *e = ep_of(l);
@@ -892,9 +929,12 @@ static void renew(struct cor_loop *l)
     while (n != &e->unconfirmed) {
         struct ep_fd *f = cor__container_of(n, struct ep_fd, ulink);
         n = n->next;
-        if (f->epoch == e->epoch)
+        if (f->unseen && f->epoch == e->epoch)
             continue;
         cor__list_del(&f->ulink);
+        if (!f->unseen)
+            continue; /* the registration works */
+        f->unseen = false;
         if (cor__list_empty(&f->rq) && cor__list_empty(&f->wq))
             continue;
         int rc = fd_register(e, f, EPOLL_CTL_MOD);
@@ -971,7 +1011,7 @@ static void ep_reap(struct cor_loop *l)
             (void)r;
             continue;
         }
-        cor__list_del(&f->ulink); /* the registration works */
+        f->unseen = false; /* the registration works */
         if (ev & (EPOLLRDHUP | EPOLLERR | EPOLLHUP | EPOLLPRI))
             f->hup = true;
         if (ev & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) {
