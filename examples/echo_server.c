@@ -500,7 +500,7 @@ static int parse_head(struct http *h)
 }
 
 /* The reply to a complete request; false when the connection ends. */
-static bool reply(struct http *h)
+static inline bool reply(struct http *h)
 {
     struct req *r = &h->r;
     bool keep = r->http10 ? r->conn_keep && !r->conn_close : !r->conn_close;
@@ -579,6 +579,8 @@ static void serve_http(struct http *h, struct conn *c)
                 close_gently(h);
                 return;
             }
+            if (h->pos == h->inlen)
+                break; /* most often: all read, nothing to parse */
         }
         /* Replies are queued; wait only while more than the writer's
          * high-water mark is (a client that does not read). */
