@@ -531,6 +531,11 @@ static void uring_wait(struct cor_loop *l, int64_t timeout)
 static void dispatch(struct cor_loop *l, struct io_uring_cqe *cqe)
 {
     uint64_t ud = io_uring_cqe_get_data64(cqe);
+    if (cor__likely(!(ud & 7))) { /* an op: the common case */
+        cor__op_complete(l, (struct cor__op *)(uintptr_t)ud, cqe->res,
+                         cqe->flags);
+        return;
+    }
     if (ud == UD_EVENTFD) {
         cor__uring_of(l)->efd_armed = false;
         arm_eventfd(l);
@@ -541,10 +546,7 @@ static void dispatch(struct cor_loop *l, struct io_uring_cqe *cqe)
         cor__loop_wake_eventfd((struct cor_loop *)(uintptr_t)(ud & ~(uint64_t)7));
         return;
     }
-    if (ud & 7)
-        return; /* a MSG_RING wakeup, UD_IGNORE and other tags */
-    cor__op_complete(l, (struct cor__op *)(uintptr_t)ud, cqe->res,
-                     cqe->flags);
+    /* a MSG_RING wakeup, UD_IGNORE and other tags: nothing to do */
 }
 
 /* The op a CQE completes, fetched into the cache while the CQE before it
