@@ -84,7 +84,13 @@ struct ep_fd {
     bool reg;                /* in the epoll set, as far as we know */
     bool owned;              /* we saw the file made: an accept's, an
                               * open's, a socket we connected */
-    bool rin, rout;          /* input, output may be ready */
+    union {
+        struct {
+            bool rin, rout;  /* input, output may be ready */
+        };
+        bool ready[2];       /* the same, indexed by a recv's (0) or a
+                              * send's (1) op code less COR__OP_RECV */
+    };
     bool hup;                /* an end, an error or urgent data was
                               * reported: reads stop short of them */
     bool unseen;             /* a wait began on its kept registration
@@ -92,6 +98,7 @@ struct ep_fd {
 };
 
 _Static_assert(sizeof(struct ep_fd) <= 64, "an fd's record is one cache line");
+_Static_assert(COR__OP_SEND == COR__OP_RECV + 1, "ep_fd.ready by op code");
 
 struct ep {
     int epfd;
@@ -685,9 +692,9 @@ static inline void took_all(struct ep_fd *f, int fd)
  * timer) that gave r: done, or parked for f's next event.  What tried()
  * does for any op, in short.  In the reap (reaping) a task's op is
  * reported at once: waking a task runs nothing, a callback might. */
-static inline void settle(struct cor_loop *l, struct ep *e,
-                          struct ep_fd *f, struct cor__op *op, long r,
-                          bool reaping)
+static inline __attribute__((always_inline)) void
+settle(struct cor_loop *l, struct ep *e, struct ep_fd *f, struct cor__op *op,
+       long r, bool reaping)
 {
     if (r == -EAGAIN) {
         bool out = op->code == COR__OP_SEND;
@@ -777,16 +784,17 @@ static void ep_start(struct cor_loop *l, struct cor__op *op)
 {
     struct ep *e = ep_of(l);
     struct ep_fd *f;
-    if (short_way(op) && !op->fixed && (unsigned)op->fd < e->nfds &&
-        (f = e->fds[op->fd])) {
-        if (op->code == COR__OP_SEND ? f->rout : f->rin) {
+    unsigned send = (unsigned)op->code - COR__OP_RECV; /* 0 or 1: short */
+    if (send < 2 && op->timeout_ns < 0 && !op->fixed &&
+        (unsigned)op->fd < e->nfds && (f = e->fds[op->fd])) {
+        if (f->ready[send]) {
             if (cor__list_empty(&e->pending)) {
                 start_try(l, op);
                 return;
             }
         } else if (f->reg) {
             COR__STAT(l->stats.sqes++);
-            park(l, op, f, op->code == COR__OP_SEND, W_UNTRIED);
+            park(l, op, f, send, W_UNTRIED);
             return;
         }
     }
@@ -908,8 +916,7 @@ wake_list(struct cor_loop *l, struct ep *e, struct ep_fd *f,
             }
         }
         cor__list_del(n);
-        op->be_where = W_NONE;
-        settle(l, e, f, op, try_sock(op), true);
+        settle(l, e, f, op, try_sock(op), true); /* sets be_where */
     } while (n != last);
 }
 
@@ -1002,7 +1009,7 @@ static void ep_wait(struct cor_loop *l, int64_t timeout)
 static void ep_reap(struct cor_loop *l)
 {
     struct ep *e = ep_of(l);
-    for (int i = 0; i < e->nev; i++) {
+    for (int i = 0, nev = e->nev; i < nev; i++) {
         struct ep_fd *f = e->evs[i].data.ptr;
         uint32_t ev = e->evs[i].events;
         if (!f) { /* the eventfd */
