@@ -738,7 +738,12 @@ static __attribute__((noinline)) void start_any(struct cor_loop *l,
     if (op->timeout_ns >= 0) {
         op->be_timer.fire = op_timeout;
         op->be_timer.deadline = cor_now_ns() + op->timeout_ns;
-        cor__timer_arm(&l->timers, &op->be_timer);
+        if (cor__unlikely(cor__timer_arm(&l->timers, &op->be_timer) < 0)) {
+            /* No room to grow the timer heap: a bounded op that could not
+             * be bounded ends now, untried, rather than wait unbounded. */
+            done(l, e, op, -ENOMEM);
+            return;
+        }
     } else if ((unsigned)op->fd < e->nfds && waits_untried(op)) {
         /* Known not ready: it waits for the fd's next event untried.  Not
          * a bounded op (its one chance is a try) nor a poll (its own
