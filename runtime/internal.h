@@ -141,6 +141,9 @@ struct cor__timers {
 int cor__timers_init(struct cor__timers *h);
 void cor__timers_fini(struct cor__timers *h);
 int cor__timer_arm(struct cor__timers *h, struct cor__timer *t);
+/* For the tests: the next heap that must grow to arm a timer fails to, as
+ * when memory runs out (read only on that cold path). */
+extern _Atomic bool cor__timers_fail_grow;
 void cor__timer_disarm(struct cor__timers *h, struct cor__timer *t);
 /* Earliest deadline, or INT64_MAX when none is armed. */
 static inline int64_t cor__timers_next(const struct cor__timers *h)

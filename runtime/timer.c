@@ -72,9 +72,15 @@ void cor__timers_fini(struct cor__timers *h)
     h->n = h->cap = 0;
 }
 
+_Atomic bool cor__timers_fail_grow;
+
 int cor__timer_arm(struct cor__timers *h, struct cor__timer *t)
 {
     if (h->n == h->cap) {
+        if (cor__unlikely(atomic_exchange_explicit(&cor__timers_fail_grow,
+                                                   false,
+                                                   memory_order_relaxed)))
+            return -ENOMEM;
         size_t cap = h->cap * 2;
         struct cor__heap_ent *a = realloc(h->a, cap * sizeof *a);
         if (!a)

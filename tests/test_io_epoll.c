@@ -5,10 +5,12 @@
  * fd is registered.  What it remembers must never cost a wakeup: an end
  * reported in the same event as the last bytes is still read after them,
  * and a number closed with close(2) and made again behind the backend's
- * back is still served.  Every program here runs on epoll, whatever
- * COR_BACKEND says.
+ * back is still served.  A bounded op whose timer cannot be armed ends
+ * with -ENOMEM rather than wait without its bound.  Every program here
+ * runs on epoll, whatever COR_BACKEND says.
  */
 #include "harness.h"
+#include "internal.h"
 
 #include "refuse.h"
 
@@ -385,6 +387,66 @@ static void test_no_epoll_pwait2(void **state)
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* ------------------------------- a bound that cannot be armed -- */
+
+/* A bounded op whose timer cannot be armed (the loop's timer heap cannot
+ * grow) ends at once with -ENOMEM: it must not wait without its bound. */
+struct nomem {
+    int sv[2];
+    ssize_t r;
+    bool stuck;
+};
+
+static void *bounded_recv(void *arg)
+{
+    struct nomem *t = arg;
+    char b[8];
+    t->r = cor_recv_timeout(t->sv[0], b, sizeof b, 0, 50 * 1000000);
+    return NULL;
+}
+
+static void no_fire(struct cor__timer *tm)
+{
+    (void)tm;
+}
+
+static void *nomem_main(void *arg)
+{
+    struct nomem *t = arg;
+    struct cor__timers *h = &cor_loop_current()->timers;
+    /* Fill the heap to its capacity with timers that never come due: the
+     * next arm must grow it, and that growth fails. */
+    size_t n = h->cap - h->n;
+    struct cor__timer *fill = calloc(n, sizeof *fill);
+    if (!fill)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        fill[i] = (struct cor__timer){INT64_MAX, SIZE_MAX, no_fire};
+        if (cor__timer_arm(h, &fill[i]) < 0)
+            return NULL;
+    }
+    atomic_store(&cor__timers_fail_grow, true);
+    cor_task *reader = cor_spawn(bounded_recv, t);
+    t->stuck = await_watched(reader);
+    atomic_store(&cor__timers_fail_grow, false);
+    for (size_t i = 0; i < n; i++)
+        cor__timer_disarm(h, &fill[i]);
+    free(fill);
+    return NULL;
+}
+
+static void test_bound_not_armed(void **state)
+{
+    (void)state;
+    struct nomem t = {.r = 1};
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, t.sv), 0);
+    assert_int_equal(run_epoll(nomem_main, &t), 0);
+    assert_false(t.stuck);
+    assert_int_equal(t.r, -ENOMEM);
+    close(t.sv[0]);
+    close(t.sv[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +461,8 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_recvs_keep_their_order,
                                         h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_bound_not_armed, h_setup,
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
