@@ -408,9 +408,17 @@ static void op_set(struct cor_writer *w, unsigned code, void *addr,
 
 /* Submit the next step: more of the in-flight bytes, the queue, or (once
  * everything is sent and the writer is closing) the shutdown. */
+/* Everything was sent, nothing more is queued, the buffer is small enough
+ * to keep and no close waits: a kick would have nothing to do. */
+static inline bool settled(const struct cor_writer *w)
+{
+    return w->foff == w->flen && !w->qlen && !w->closing &&
+           w->fcap <= KEEP_CAP;
+}
+
 static void kick(struct cor_writer *w)
 {
-    if (w->busy || w->closed || w->aborting)
+    if (w->busy || w->closed || w->aborting || settled(w))
         return;
     if (w->foff == w->flen) {
         if (w->fcap > KEEP_CAP) {
@@ -481,10 +489,7 @@ static void on_cqe(struct cor__op *op, int res, uint32_t flags)
         w->foff += (size_t)res;
         if (w->paused && cor_writer_buffered(w) <= LOW_WATER)
             w->paused = false;
-        /* Most often everything was sent, nothing more is queued and the
-         * buffer is small enough to keep: then there is no next step. */
-        if (w->foff != w->flen || w->qlen || w->closing ||
-            w->fcap > KEEP_CAP)
+        if (!settled(w)) /* most often it is: no call */
             kick(w);
     } else if (!w->aborting) {
         fail(w, res ? res : -EIO);

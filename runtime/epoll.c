@@ -698,7 +698,7 @@ settle(struct cor_loop *l, struct ep *e, struct ep_fd *f, struct cor__op *op,
 {
     if (r == -EAGAIN) {
         bool out = op->code == COR__OP_SEND;
-        *(out ? &f->rout : &f->rin) = false;
+        f->ready[out] = false;
         park(l, op, f, out, W_WAITING);
         return;
     }
