@@ -23,6 +23,9 @@
 #
 #   <wl>_<server>_cpu_per_req: server task-clock / requests   (us)
 #   <wl>_<server>_enters_per_req: io_uring_enter calls / requests (uring)
+#   <wl>_<server>_busy: server task-clock / the load run's length (fraction)
+#   <wl>_<server>_sleeps_per_req: the server's context switches / requests
+#     (each one a wait that blocked: the loop had run out of work)
 #   <wl>_cpu_per_req_coring_over_<peer>, <wl>_enters_per_req_coring_over_<peer>
 #     (the ratio of the two medians), and with `_paired` after them the
 #     median over the rounds of the ratio within each round
@@ -183,7 +186,7 @@ median() { sort -g | awk '{a[NR] = $1} END {
 # by, the events of the timed runs and of the traced ones.
 if [ "$COMPARE" = uring ]; then
     SERVERS=(coring uring uring-m)
-    TIMED=task-clock,syscalls:sys_enter_io_uring_enter
+    TIMED=task-clock,context-switches,syscalls:sys_enter_io_uring_enter
     TRACED=io_uring:io_uring_submit_req,io_uring:io_uring_complete
     TRACED=$TRACED,io_uring:io_uring_local_work_run,io_uring:io_uring_task_work_run
     TRACED=$TRACED,io_uring:io_uring_poll_arm,syscalls:sys_enter_io_uring_enter
@@ -192,7 +195,7 @@ if [ "$COMPARE" = uring ]; then
            io_uring_task_work_run:tctx_task_work_runs io_uring_poll_arm:poll_arms"
 else
     SERVERS=(coring epoll)
-    TIMED=task-clock
+    TIMED=task-clock,context-switches
     TRACED=raw_syscalls:sys_enter
     for c in epoll_wait epoll_pwait epoll_pwait2 epoll_ctl read readv recvfrom \
              recvmsg write writev sendto sendmsg; do
@@ -220,6 +223,9 @@ for wl in $ONLY; do
             reqs=${line%% *}
             ms=$(echo "$line" | field task-clock)
             awk -v m="$ms" -v q="$reqs" 'BEGIN {printf "%.4f\n", m * 1000 / q}' >>"$TMP/$wl.$s.cpu"
+            awk -v m="$ms" -v t="$SECS" 'BEGIN {printf "%.4f\n", m / (t * 1000)}' >>"$TMP/$wl.$s.busy"
+            cs=$(echo "$line" | field context-switches)
+            awk -v c="$cs" -v q="$reqs" 'BEGIN {printf "%.5f\n", c / q}' >>"$TMP/$wl.$s.sleeps"
             if [ "$COMPARE" = uring ]; then
                 en=$(echo "$line" | field sys_enter_io_uring_enter)
                 awk -v e="$en" -v q="$reqs" 'BEGIN {printf "%.4f\n", e / q}' >>"$TMP/$wl.$s.enters"
@@ -230,6 +236,8 @@ for wl in $ONLY; do
     for s in "${SERVERS[@]}"; do
         n=${s/-/_}
         echo "${wl}_${n}_cpu_per_req: $(median <"$TMP/$wl.$s.cpu") us"
+        echo "${wl}_${n}_busy: $(median <"$TMP/$wl.$s.busy") fraction"
+        echo "${wl}_${n}_sleeps_per_req: $(median <"$TMP/$wl.$s.sleeps") count"
         if [ "$COMPARE" = uring ]; then
             echo "${wl}_${n}_enters_per_req: $(median <"$TMP/$wl.$s.enters") calls"
         fi
