@@ -23,9 +23,11 @@
 #
 #   <wl>_<server>_cpu_per_req: server task-clock / requests   (us)
 #   <wl>_<server>_enters_per_req: io_uring_enter calls / requests (uring)
-#   <wl>_<server>_busy: server task-clock / the load run's length (fraction)
+#   <wl>_<server>_busy: server task-clock / SECS, the load run's nominal
+#     length (fraction)
 #   <wl>_<server>_sleeps_per_req: the server's context switches / requests
-#     (each one a wait that blocked: the loop had run out of work)
+#     (on a quiet machine each one a wait that blocked: the loop had run
+#     out of work)
 #   <wl>_cpu_per_req_coring_over_<peer>, <wl>_enters_per_req_coring_over_<peer>
 #     (the ratio of the two medians), and with `_paired` after them the
 #     median over the rounds of the ratio within each round
