@@ -7,15 +7,19 @@
  *
  * Like cat(1): a file that cannot be read is named with the reason
  * ("cat: nofile: No such file or directory") and the others are still
- * written, then the exit status is 1; a closed stdout (cat ... | head) ends
- * it quietly, as SIGPIPE ends cat.
+ * written, then the exit status is 1; a file that is stdout itself, with
+ * bytes left to read, is refused the same way ("cat: f: input file is output
+ * file": cat f >> f would grow f until the disk is full); a closed stdout
+ * (cat ... | head) ends it quietly, as SIGPIPE ends cat.
  */
 #include <coring.h>
 
 #include <fcntl.h>
+#include <linux/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct args {
@@ -50,9 +54,28 @@ static int copy_fd(int in, bool *wrote)
     return (int)n;
 }
 
+/* in is the regular file stdout writes to (out), with bytes left to read
+ * from its offset on: copying it would feed it its own output forever. */
+static bool is_output(int in, const struct statx *out)
+{
+    struct statx st;
+    unsigned mask = STATX_TYPE | STATX_INO | STATX_SIZE;
+    if (!S_ISREG(out->stx_mode) ||
+        cor_statx(in, "", AT_EMPTY_PATH, mask, &st) < 0)
+        return false;
+    return st.stx_ino == out->stx_ino &&
+           st.stx_dev_major == out->stx_dev_major &&
+           st.stx_dev_minor == out->stx_dev_minor &&
+           lseek(in, 0, SEEK_CUR) < (off_t)st.stx_size;
+}
+
 static void *cat_main(void *arg)
 {
     struct args *a = arg;
+    struct statx out;
+    if (cor_statx(STDOUT_FILENO, "", AT_EMPTY_PATH,
+                  STATX_TYPE | STATX_INO, &out) < 0)
+        out.stx_mode = 0; /* not known: never refused as the output */
     char *dash[] = {"-"};
     char **files = a->argc > 1 ? a->argv + 1 : dash;
     int nfiles = a->argc > 1 ? a->argc - 1 : 1;
@@ -63,6 +86,13 @@ static void *cat_main(void *arg)
         if (fd < 0) {
             fprintf(stderr, "cat: %s: %s\n", name, reason(fd));
             a->status = 1;
+            continue;
+        }
+        if (is_output(fd, &out)) {
+            fprintf(stderr, "cat: %s: input file is output file\n", name);
+            a->status = 1;
+            if (!is_stdin)
+                cor_close(fd);
             continue;
         }
         bool wrote;

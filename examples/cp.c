@@ -10,7 +10,8 @@
  * is never copied onto itself (the same device and inode, a hard link
  * included); the copy runs to the end of the source, whatever its size said
  * (a file of /proc says 0; a pipe has none: those are read in order by one
- * coroutine); on failure the message names the file and the reason, the
+ * coroutine, as is a source copied to a pipe or a terminal, which has no
+ * offsets to write chunks at); on failure the message names the file and the reason, the
  * exit status is 1 and a destination this run created or truncated is
  * removed.
  */
@@ -155,12 +156,16 @@ static void *cp_main(void *arg)
                         reason(c->out));
     }
     /* Only a regular file is removed on failure (never /dev/full...). */
-    bool removable = cor_statx(c->out, "", AT_EMPTY_PATH, STATX_TYPE, &dt) ==
-                         0 && S_ISREG(dt.stx_mode);
+    bool out_stat = cor_statx(c->out, "", AT_EMPTY_PATH, STATX_TYPE, &dt) == 0;
+    bool removable = out_stat && S_ISREG(dt.stx_mode);
     /* /proc files say size 0 and pipes have no offsets: one reader, in
      * order.  A regular file with a size: chunks at offsets, in parallel,
-     * until a read finds the end (past the size if the file grew). */
-    c->at_offsets = S_ISREG(st.stx_mode) && st.stx_size > 0;
+     * until a read finds the end (past the size if the file grew).  The
+     * destination needs offsets too: a pipe or a terminal ignores them and
+     * would get the chunks in the order they complete. */
+    bool out_offsets = out_stat && (S_ISREG(dt.stx_mode) ||
+                                    S_ISBLK(dt.stx_mode));
+    c->at_offsets = S_ISREG(st.stx_mode) && st.stx_size > 0 && out_offsets;
     c->end = UINT64_MAX;
     rc = run_workers(c, c->at_offsets ? c->depth : 1);
     if (rc < 0)

@@ -11,7 +11,8 @@ reason).  Cases: a file copied onto itself (also through a hard link and
 into its own directory), /proc/cpuinfo and a FIFO (sizes that say nothing),
 a missing source, a directory, a full device, the copy into a directory;
 cat with a missing file between two good ones, a directory, stdin and "-",
-a closed pipe (cat ... | head) and a full stdout.  cp's own checks: bad
+a closed pipe (cat ... | head), a full stdout and an input that is stdout
+itself (cat f >> f); cp into a pipe (the chunks in order).  cp's own checks: bad
 DEPTH and CHUNK_KIB, a worker that cannot get its buffer (a memory limit):
 exit 1, a message, and no partial destination left.
 """
@@ -109,6 +110,8 @@ def cp_cases():
     same("cp dir y", "{cp} dir y")
     same("cp f /dev/full", "{cp} f /dev/full")
     same("cp f nodir/y", "{cp} f nodir/y")
+    # A pipe has no offsets: the chunks must reach it in order.
+    same("cp big /dev/stdout (a pipe)", "{cp} big /dev/stdout")
 
     cp = os.path.join(EX, "cp")
     d = tempfile.mkdtemp(prefix="coring-ex-")
@@ -119,6 +122,11 @@ def cp_cases():
             rc, _, err = run([cp, "f", "y"] + args, d)
             check(rc == 2 and b"bad" in err and not os.path.exists(
                 os.path.join(d, "y")), f"cp f y {' '.join(args)}: refused")
+        # Many small chunks in flight, to a pipe: still in order.
+        p = subprocess.run(f"{cp} big /dev/stdout 64 4 | cat", shell=True,
+                           cwd=d, capture_output=True, timeout=60)
+        check(p.returncode == 0 and p.stdout == BIG,
+              "cp big /dev/stdout 64 4 | cat: the bytes in order")
         # Chunks of 64 MiB copy the file...
         rc, _, _ = run([cp, "big", "z", "3", "65536"], d)
         with open(os.path.join(d, "big"), "rb") as a, \
@@ -158,6 +166,14 @@ def cat_cases():
     same("cat big big | head -c 10, SIGPIPE ignored",
          "trap '' PIPE; {cat} big big | head -c 10; exit ${{PIPESTATUS[0]}}")
     same("cat a > /dev/full", "{cat} a > /dev/full")
+    # A file that is stdout, with bytes left to read, is refused: it would
+    # grow until the disk is full (ulimit -f bounds a cat that does not).
+    same("cat f >> f", "ulimit -f 1024; {cat} f >> f")
+    same("cat a f b >> f", "ulimit -f 1024; {cat} a f b >> f")
+    same("cat - < f >> f", "ulimit -f 1024; {cat} - < f >> f")
+    same("cat f 1<> f", "ulimit -f 1024; {cat} f 1<> f")
+    same("cat f > f (nothing left to read)", "{cat} f > f")
+    same("read; cat >> f, from f's end", "(read x; {cat} >> f) < f")
 
 
 def main():
