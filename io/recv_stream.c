@@ -76,6 +76,10 @@ struct cor_recv_stream {
     uint64_t park_iter;      /* loop iteration the reader parked in */
     uint64_t fallbacks, switches;
     uint64_t queued;         /* chunks that went through the queue */
+    struct cor_task *reader; /* the task inside cor_recv_stream_read */
+    bool closed;             /* cor_recv_stream_close was called */
+    bool free_on_exit;       /* close returned with a reader inside: the
+                              * reader frees s as it leaves */
 };
 
 static void set_plain(struct cor_recv_stream *s, bool plain)
@@ -274,16 +278,25 @@ static size_t drain(struct cor_recv_stream *s, char *buf, size_t len)
     return done;
 }
 
-ssize_t cor_recv_stream_read(cor_recv_stream *s, void *buf, size_t len)
+static void stream_free(struct cor_recv_stream *s)
 {
-    if (!s || (!buf && len))
-        return -EINVAL;
-    struct cor_task *t = cor__io_home_task(s->loop, "cor_recv_stream_read");
-    if (!t)
-        return -EXDEV;
+    while (s->qn) {
+        ring_put(s, s->q[s->qhead].bid);
+        s->qhead = (s->qhead + 1) & (s->qcap - 1);
+        s->qn--;
+    }
+    free(s->q);
+    free(s);
+}
+
+static ssize_t read_in(struct cor_recv_stream *s, struct cor_task *t,
+                       void *buf, size_t len)
+{
     if (!s->ring)
         return cor_recv(s->fd, buf, len, 0);
     for (;;) {
+        if (s->closed) /* while this read waited */
+            return -EBADF;
         if (s->qn || !len)
             return (ssize_t)drain(s, buf, len);
         if (s->end)
@@ -325,10 +338,30 @@ ssize_t cor_recv_stream_read(cor_recv_stream *s, void *buf, size_t len)
         if (got) /* woken by the first: no cancel came after it */
             return (ssize_t)got;
         if (rc < 0) {
-            s->waiter = NULL;
+            if (s->waiter == t) /* (after a close, the closer waits) */
+                s->waiter = NULL;
             return rc;
         }
     }
+}
+
+ssize_t cor_recv_stream_read(cor_recv_stream *s, void *buf, size_t len)
+{
+    if (!s || (!buf && len))
+        return -EINVAL;
+    struct cor_task *t = cor__io_home_task(s->loop, "cor_recv_stream_read");
+    if (!t)
+        return -EXDEV;
+    if (s->closed)
+        return -EBADF;
+    if (s->reader)
+        return -EBUSY; /* one reader at a time */
+    s->reader = t;
+    ssize_t n = read_in(s, t, buf, len);
+    s->reader = NULL;
+    if (s->free_on_exit)
+        stream_free(s);
+    return n;
 }
 
 uint64_t cor__recv_stream_fallbacks(const cor_recv_stream *s)
@@ -367,6 +400,15 @@ int cor_recv_stream_close(cor_recv_stream *s)
     struct cor_task *t = cor__io_home_task(s->loop, "cor_recv_stream_close");
     if (!t)
         return -EXDEV;
+    if (s->closed)
+        return -EBADF;
+    s->closed = true;
+    /* A read waiting in another task (on the multishot, or in a plain
+     * recv) is interrupted: it returns what it already received, else
+     * -EBADF; if it is still inside when this close is done, it frees s
+     * as it leaves. */
+    if (s->reader)
+        cor__interrupt_wait(s->reader, -EBADF);
     if (s->armed) {
         /* The multishot points at s: cancel it and wait for its final
          * completion before s goes (invariant 3). */
@@ -380,12 +422,9 @@ int cor_recv_stream_close(cor_recv_stream *s)
         }
         cor_shield_end();
     }
-    while (s->qn) {
-        ring_put(s, s->q[s->qhead].bid);
-        s->qhead = (s->qhead + 1) & (s->qcap - 1);
-        s->qn--;
-    }
-    free(s->q);
-    free(s);
+    if (s->reader)
+        s->free_on_exit = true; /* interrupted, not yet out */
+    else
+        stream_free(s);
     return 0;
 }

@@ -71,6 +71,9 @@ struct cor_reader {
     bool eof;              /* the stream ended after the buffered bytes */
     int err;               /* or failed with this error */
     struct conn_ref *ref;
+    struct cor_task *user; /* the task inside a reading call */
+    bool freed;            /* cor_reader_free came while it was: the call
+                            * frees r as it returns */
 };
 
 int cor_reader_open(cor_reader **out, int fd, size_t limit)
@@ -100,6 +103,8 @@ int cor_reader_open(cor_reader **out, int fd, size_t limit)
 /* One receive straight into buf; records the end or a stream error. */
 static ssize_t raw_read(struct cor_reader *r, void *buf, size_t len)
 {
+    if (r->freed)
+        return -EBADF;
     ssize_t n = r->rs ? cor_recv_stream_read(r->rs, buf, len)
                       : cor_read(r->fd, buf, len, COR_OFF_CUR);
     if (n == 0)
@@ -159,12 +164,35 @@ static int ended(const struct cor_reader *r)
     return r->err ? r->err : 0;
 }
 
-ssize_t cor_reader_read(cor_reader *r, void *buf, size_t len)
+static void reader_release(struct cor_reader *r);
+
+/* The start of a reading call: one at a time per reader (-EBUSY while
+ * another task's call waits in it). */
+static int begin(struct cor_reader *r, const char *call)
 {
-    if (!r || (!buf && len))
-        return -EINVAL;
-    if (!cor__io_home_task(r->loop, "cor_reader_read"))
+    struct cor_task *t = cor__io_home_task(r->loop, call);
+    if (!t)
         return -EXDEV;
+    if (r->freed)
+        return -EBADF;
+    if (r->user)
+        return -EBUSY;
+    r->user = t;
+    return 0;
+}
+
+/* The end of a reading call that returns rc; frees r if cor_reader_free
+ * came meanwhile. */
+static ssize_t finish(struct cor_reader *r, ssize_t rc)
+{
+    r->user = NULL;
+    if (r->freed)
+        reader_release(r);
+    return rc;
+}
+
+static ssize_t read_in(struct cor_reader *r, void *buf, size_t len)
+{
     if (!len)
         return 0;
     if (r->start == r->end) {
@@ -180,13 +208,16 @@ ssize_t cor_reader_read(cor_reader *r, void *buf, size_t len)
     return (ssize_t)take(r, buf, len);
 }
 
-ssize_t cor_reader_read_all(cor_reader *r, char **out)
+ssize_t cor_reader_read(cor_reader *r, void *buf, size_t len)
 {
-    if (!r || !out)
+    if (!r || (!buf && len))
         return -EINVAL;
-    if (!cor__io_home_task(r->loop, "cor_reader_read_all"))
-        return -EXDEV;
-    *out = NULL;
+    int rc = begin(r, "cor_reader_read");
+    return rc ? rc : finish(r, read_in(r, buf, len));
+}
+
+static ssize_t read_all_in(struct cor_reader *r, char **out)
+{
     size_t len = r->end - r->start, cap = len > 4096 ? len * 2 : 8192;
     char *o = malloc(cap + 1);
     if (!o)
@@ -228,14 +259,18 @@ ssize_t cor_reader_read_all(cor_reader *r, char **out)
     return (ssize_t)len;
 }
 
-int cor_reader_readexactly(cor_reader *r, void *buf, size_t len, size_t *got)
+ssize_t cor_reader_read_all(cor_reader *r, char **out)
 {
-    if (got)
-        *got = 0;
-    if (!r || (!buf && len))
+    if (!r || !out)
         return -EINVAL;
-    if (!cor__io_home_task(r->loop, "cor_reader_readexactly"))
-        return -EXDEV;
+    *out = NULL;
+    int rc = begin(r, "cor_reader_read_all");
+    return rc ? rc : finish(r, read_all_in(r, out));
+}
+
+static int readexactly_in(struct cor_reader *r, void *buf, size_t len,
+                          size_t *got)
+{
     char *p = buf;
     size_t done = take(r, p, len);
     int rc = 0;
@@ -260,6 +295,16 @@ int cor_reader_readexactly(cor_reader *r, void *buf, size_t len, size_t *got)
     if (got)
         *got = done;
     return rc;
+}
+
+int cor_reader_readexactly(cor_reader *r, void *buf, size_t len, size_t *got)
+{
+    if (got)
+        *got = 0;
+    if (!r || (!buf && len))
+        return -EINVAL;
+    int rc = begin(r, "cor_reader_readexactly");
+    return rc ? rc : (int)finish(r, readexactly_in(r, buf, len, got));
 }
 
 /*
@@ -307,18 +352,16 @@ ssize_t cor_reader_readuntil(cor_reader *r, const void *sep, size_t seplen,
 {
     if (!r || !sep || !seplen || (!buf && cap))
         return -EINVAL;
-    if (!cor__io_home_task(r->loop, "cor_reader_readuntil"))
-        return -EXDEV;
-    return until(r, sep, seplen, buf, cap, false);
+    int rc = begin(r, "cor_reader_readuntil");
+    return rc ? rc : finish(r, until(r, sep, seplen, buf, cap, false));
 }
 
 ssize_t cor_reader_readline(cor_reader *r, char *buf, size_t cap)
 {
     if (!r || (!buf && cap))
         return -EINVAL;
-    if (!cor__io_home_task(r->loop, "cor_reader_readline"))
-        return -EXDEV;
-    return until(r, "\n", 1, buf, cap, true);
+    int rc = begin(r, "cor_reader_readline");
+    return rc ? rc : finish(r, until(r, "\n", 1, buf, cap, true));
 }
 
 bool cor_reader_at_eof(const cor_reader *r)
@@ -326,18 +369,32 @@ bool cor_reader_at_eof(const cor_reader *r)
     return r && r->eof && r->start == r->end;
 }
 
-void cor_reader_free(cor_reader *r)
+static void reader_release(struct cor_reader *r)
 {
-    if (!r)
-        return;
-    if (!cor__io_home_task(r->loop, "cor_reader_free"))
-        return;
-    if (r->rs)
-        cor_recv_stream_close(r->rs);
     free(r->buf);
     struct conn_ref *ref = r->ref;
     free(r);
     ref_drop(ref);
+}
+
+void cor_reader_free(cor_reader *r)
+{
+    if (!r || r->freed)
+        return;
+    if (!cor__io_home_task(r->loop, "cor_reader_free"))
+        return;
+    r->freed = true;
+    /* A call waiting in another task returns what its read brought, else
+     * -EBADF, and frees r as it returns. */
+    struct cor_task *user = r->user;
+    cor_recv_stream *rs = r->rs;
+    r->rs = NULL;
+    if (user)
+        cor__interrupt_wait(user, -EBADF);
+    if (rs)
+        cor_recv_stream_close(rs);
+    if (!user)
+        reader_release(r);
 }
 
 /* ------------------------------------------------------------- writers -- */
@@ -366,6 +423,9 @@ struct cor_writer {
     cor_event *ev;         /* pulsed at completions while tasks wait */
     unsigned waiting;      /* tasks waiting on ev */
     struct conn_ref *ref;
+    bool freed;            /* cor_writer_free was called ... */
+    bool orphan;           /* ... and returned while tasks waited: the
+                            * last of them to leave frees w */
 };
 
 static void pulse(struct cor_writer *w)
@@ -555,14 +615,29 @@ int cor_writer_write(cor_writer *w, const void *buf, size_t len)
     return 0;
 }
 
+static void writer_release(struct cor_writer *w);
+
+/* What a drain or wait_closed returns when the writer was freed under it:
+ * -EBADF; the last such call to leave frees w. */
+static int left_freed(struct cor_writer *w)
+{
+    if (w->orphan && !w->waiting)
+        writer_release(w);
+    return -EBADF;
+}
+
 int cor_writer_drain(cor_writer *w)
 {
     if (!w)
         return -EINVAL;
     if (!cor__io_home_task(w->loop, "cor_writer_drain"))
         return -EXDEV;
+    if (w->freed)
+        return -EBADF;
     while (w->paused && !w->err) {
         int rc = await_pulse(w);
+        if (w->freed)
+            return left_freed(w);
         if (rc < 0)
             return rc;
     }
@@ -590,8 +665,12 @@ int cor_writer_wait_closed(cor_writer *w)
         return -EINVAL;
     if (!cor__io_home_task(w->loop, "cor_writer_wait_closed"))
         return -EXDEV;
+    if (w->freed)
+        return -EBADF;
     while (!w->closed) {
         int rc = await_pulse(w);
+        if (w->freed)
+            return left_freed(w);
         if (rc < 0)
             return rc;
     }
@@ -600,10 +679,11 @@ int cor_writer_wait_closed(cor_writer *w)
 
 void cor_writer_free(cor_writer *w)
 {
-    if (!w)
+    if (!w || w->freed)
         return;
     if (!cor__io_home_task(w->loop, "cor_writer_free"))
         return;
+    w->freed = true;
     if (w->busy) {
         /* Abort: the op points into w, so wait for its last completion. */
         w->aborting = true;
@@ -613,6 +693,18 @@ void cor_writer_free(cor_writer *w)
             await_pulse(w);
         cor_shield_end();
     }
+    if (w->waiting) {
+        /* Tasks wait in drain or wait_closed: they return -EBADF, and the
+         * last to leave frees w. */
+        w->orphan = true;
+        pulse(w);
+        return;
+    }
+    writer_release(w);
+}
+
+static void writer_release(struct cor_writer *w)
+{
     if (w->own_fd)
         close(w->fd);
     cor_event_destroy(w->ev);

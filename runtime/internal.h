@@ -336,6 +336,10 @@ size_t cor__group_children(const void *g, const cor_future **out,
                            size_t cap);
 /* Make a parked task ready; rc is what cor__park() returns. */
 void cor__wake(struct cor_task *t, int rc);
+/* End t's current wait, if it has one, as a cancellation with `reason`
+ * would (an op waits on for its completion), shield or not: for an io
+ * object closed under a task waiting in it. */
+void cor__interrupt_wait(struct cor_task *t, int reason);
 /* Whether the calling task would get an error from cor__park right now. */
 int cor__pending_interrupt(struct cor_task *t);
 /* The running task of the calling thread; panics naming `call` off-task.

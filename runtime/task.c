@@ -321,14 +321,20 @@ void cor__wake(struct cor_task *t, int rc)
     cor__loop_push_ready(t->fut.loop, &t->soon);
 }
 
-/* Interrupt t's current wait, if it has one and no shield is up. */
-static void interrupt(struct cor_task *t, int reason)
+void cor__interrupt_wait(struct cor_task *t, int reason)
 {
     struct cor__wait *w = t->wait;
-    if (!w || t->shield)
+    if (!w)
         return;
     t->wait = NULL;
     w->cancel(w, reason);
+}
+
+/* Interrupt t's current wait, if it has one and no shield is up. */
+static void interrupt(struct cor_task *t, int reason)
+{
+    if (!t->shield)
+        cor__interrupt_wait(t, reason);
 }
 
 struct xcancel {

@@ -5,7 +5,7 @@
  * reset, the ring running dry (plain-recv fallback, byte-exact), a reader
  * cancelled while data arrives (nothing lost), chunks copied straight into
  * a waiting reader's buffer (or queued when larger), close while
- * cancelled, a large backlog then the end of stream (Unix and TCP), the
+ * cancelled, a second reader and a close while a read waits, a large backlog then the end of stream (Unix and TCP), the
  * choice between multishot and plain recvs (data that comes before the
  * loop's next enter, or after it; a reader cancelled during the change, a
  * peer reset during it), a chunk that finds no memory to be queued, bad
@@ -221,6 +221,47 @@ static void test_close_when_cancelled(void **state)
     close(sv[1]);
     assert_string_equal(rec_text(), "first=1\n"
                                     "close=0 inflight=0\n");
+}
+
+/* A read waiting in one task when another task reads or closes the stream:
+ * the second read gets -EBUSY (one reader at a time) and leaves the first
+ * waiting; the close interrupts the first, which returns -EBADF, and the
+ * stream is freed once it is out (ASan: no use after free, nothing
+ * leaked).  Over TCP the reader waits on the multishot, over a Unix
+ * socket (and on the epoll backend) in a plain recv. */
+static void *close_with_reader(void *arg)
+{
+    (void)arg;
+    cor_recv_stream_open(&shared, sv[0]);
+    cor_task *t = cor_spawn(reader, NULL);
+    cor_yield(); /* the reader parks */
+    cor_yield();
+    char buf[4];
+    rec("second=%zd", cor_recv_stream_read(shared, buf, sizeof buf));
+    int rc = cor_recv_stream_close(shared);
+    rec("await=%d", cor_await(t, NULL));
+    rec("close=%d inflight=%zu", rc, cor__tls_loop->nops);
+    cor_task_release(t);
+    return NULL;
+}
+
+static void test_close_with_a_reader_waiting(void **state)
+{
+    (void)state;
+    for (int unix_pair = 0; unix_pair < 2; unix_pair++) {
+        rec_reset();
+        if (unix_pair)
+            assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+        else
+            pair();
+        assert_int_equal(h_run(close_with_reader, NULL, 1), 0);
+        close(sv[0]);
+        close(sv[1]);
+        assert_string_equal(rec_text(), "second=-16\n"
+                                        "reader=-9\n"
+                                        "await=0\n"
+                                        "close=0 inflight=0\n");
+    }
 }
 
 /* --------------------------------------- straight into a waiting reader -- */
@@ -676,6 +717,8 @@ int main(void)
                                         h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_close_when_cancelled, h_setup,
                                         h_teardown),
+        cmocka_unit_test_setup_teardown(test_close_with_a_reader_waiting,
+                                        h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_backlog_then_eof, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_plain_when_data_comes_early,

@@ -264,7 +264,9 @@ COR_API int cor_recv_stream_open(cor_recv_stream **out, int fd);
  * -ETIMEDOUT and loses nothing: data arriving meanwhile stays in the stream
  * for the next read.  -EINVAL for s NULL or buf NULL with len > 0.
  * Suspends only when nothing has arrived (data already received is
- * returned at once, even in a cancelled task); one reader at a time.
+ * returned at once, even in a cancelled task); one reader at a time: a
+ * read while another task's read waits returns -EBUSY; a read waiting
+ * when the stream is closed returns what it received, else -EBADF.
  * Lifetime: buf only during the call.  Thread: a task on the
  * stream's loop (from any other thread: -EXDEV, as for every loop-local
  * object).
@@ -276,9 +278,10 @@ COR_API ssize_t cor_recv_stream_read(cor_recv_stream *s, void *buf,
  * cor_recv_stream_close - stop receiving and free s: cancels the armed
  * recv and waits for its last completion (shielded: it finishes even when
  * the caller is cancelled), gives unread buffers back (their bytes are
- * dropped).  Does not close the fd.  Returns 0, or -EINVAL for s NULL,
- * -EXDEV from another thread.  Suspends.  Thread: a task on the stream's
- * loop.
+ * dropped).  A read waiting in another task is interrupted (it returns
+ * -EBADF) and the stream is freed as that read returns.  Does not close
+ * the fd.  Returns 0, or -EINVAL for s NULL, -EXDEV from another thread.
+ * Suspends.  Thread: a task on the stream's loop.
  */
 COR_API int cor_recv_stream_close(cor_recv_stream *s);
 

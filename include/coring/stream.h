@@ -24,6 +24,12 @@
  *    the bytes it already placed in the caller's buffer), a drain leaves
  *    the bytes queued (they are still sent).
  * Bad input: NULL streams or buffers give -EINVAL, negative fds -EBADF.
+ * One reading call at a time per reader: a reader call while another
+ * task's waits returns -EBUSY and changes nothing.  Freeing a reader or
+ * writer while another task waits in it (a read, a drain, a wait_closed)
+ * ends that wait: the call returns -EBADF (a read: what its receive
+ * brought, if anything), and the object goes as the last such call
+ * returns.
  */
 #ifndef CORING_STREAM_H
 #define CORING_STREAM_H
@@ -112,9 +118,10 @@ COR_API bool cor_reader_at_eof(const cor_reader *r);
 
 /*
  * cor_reader_free - stop reading and free r; buffered bytes are dropped.
- * Does not close fd (but see cor_open_connection).  Suspends (shielded,
- * briefly: an armed receive is cancelled and waited for).  NULL is a
- * no-op.
+ * Does not close fd (but see cor_open_connection).  A call waiting in
+ * another task returns -EBADF (or what its receive brought) and r goes as
+ * it returns.  Suspends (shielded, briefly: an armed receive is cancelled
+ * and waited for).  NULL is a no-op.
  */
 COR_API void cor_reader_free(cor_reader *r);
 
@@ -169,8 +176,10 @@ COR_API int cor_writer_wait_closed(cor_writer *w);
 /*
  * cor_writer_free - free w.  A writer not closed yet is aborted: queued
  * bytes are dropped and a send in flight is cancelled (asyncio's
- * transport.abort()); close and wait_closed first to deliver them.
- * Suspends (shielded, briefly).  NULL is a no-op.
+ * transport.abort()); close and wait_closed first to deliver them.  A
+ * drain or wait_closed waiting in another task returns -EBADF, and w
+ * goes as the last of them returns.  Suspends (shielded, briefly).  NULL
+ * is a no-op.
  */
 COR_API void cor_writer_free(cor_writer *w);
 
