@@ -299,6 +299,7 @@ struct cor_task {
     int shield;               /* shield scope depth */
     int64_t deadline;         /* INT64_MAX: none */
     bool expired;             /* the deadline passed (sticky like cancel) */
+    cor_timeout_scope *scope; /* the innermost timeout scope open */
     struct cor__timer dl_timer;
     struct cor__list link;    /* loop->tasks (live) or loop->done_tasks */
     uint64_t id;

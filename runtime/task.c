@@ -190,6 +190,7 @@ void cor__task_prepare(struct cor_loop *l, struct cor_task *t, cor_fn *fn,
     t->shield = 0;
     t->deadline = INT64_MAX;
     t->expired = false;
+    t->scope = NULL;
     t->dl_timer.idx = SIZE_MAX;
     t->fail = NULL;
     t->asan_fake = NULL;

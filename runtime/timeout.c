@@ -17,12 +17,17 @@ int cor_timeout_begin_at(cor_timeout_scope *s, int64_t deadline_ns)
     s->outer = t->deadline;
     s->outer_expired = t->expired;
     s->deadline = deadline_ns;
-    if (deadline_ns >= t->deadline || t->expired)
-        return 0; /* the outer deadline comes first: nothing to change */
-    int rc = cor__task_set_deadline(t, deadline_ns);
-    if (rc < 0)
-        s->deadline = INT64_MAX;
-    return rc;
+    /* When the outer deadline comes first there is nothing to change. */
+    if (deadline_ns < t->deadline && !t->expired) {
+        int rc = cor__task_set_deadline(t, deadline_ns);
+        if (rc < 0) {
+            s->deadline = INT64_MAX;
+            return rc; /* not opened */
+        }
+    }
+    s->prev = t->scope;
+    t->scope = s;
+    return 0;
 }
 
 int cor__deadline_of(double seconds, int64_t *out)
@@ -52,8 +57,12 @@ int cor_timeout_begin(cor_timeout_scope *s, double seconds)
 int cor_timeout_end(cor_timeout_scope *s)
 {
     struct cor_task *t = cor__need_task("cor_timeout_end");
-    if (!s)
+    /* Only the innermost scope open in this task ends: one ended already,
+     * or ended out of order, would restore a deadline of a scope that has
+     * ended (or drop one still open). */
+    if (!s || s != t->scope)
         return -EINVAL;
+    t->scope = s->prev;
     /* Ours only if this scope installed the deadline in force. */
     bool mine = s->deadline < s->outer && !s->outer_expired;
     if (!mine)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The parts of the asyncio model the oracle's rules do not print: timeout
- * scopes (nesting keeps the earliest deadline; the outer one is restored),
+ * scopes (nesting keeps the earliest deadline; the outer one is restored;
+ * an end out of order refused),
  * BoundedSemaphore over-release, Condition, Barrier, LIFO and priority
  * queues, maxsize with blocked putters served in order, wait_for that
  * returns in time, and cancellation leaving nothing held.
@@ -58,6 +59,39 @@ static void timeout_scopes(void **state)
                         "long inner under short outer: -110\n"
                         "inner end: 0\n"
                         "outer end: -110\n");
+}
+
+/* Ending a scope that is not the innermost one open in the task (never
+ * begun, ended out of order, ended twice) is refused and changes nothing:
+ * the inner deadline stays in force, and no ended scope's deadline comes
+ * back. */
+static void *scope_misuse(void *arg)
+{
+    (void)arg;
+    cor_timeout_scope a, b, never = {0};
+    rec("never begun: %d", cor_timeout_end(&never));
+    cor_timeout_begin(&a, 10);
+    cor_timeout_begin(&b, 0.02);
+    rec("outer before inner: %d", cor_timeout_end(&a));
+    rec("inner still in force: %d", cor_sleep(0.5));
+    rec("inner end: %d", cor_timeout_end(&b));
+    rec("outer end: %d", cor_timeout_end(&a));
+    rec("ended twice: %d", cor_timeout_end(&a));
+    rec("no scope left, sleep: %d", cor_sleep(0.001));
+    return NULL;
+}
+
+static void timeout_scope_misuse(void **state)
+{
+    (void)state;
+    assert_int_equal(h_run(scope_misuse, NULL, 1), 0);
+    assert_string_equal(rec_text(), "never begun: -22\n"
+                                    "outer before inner: -22\n"
+                                    "inner still in force: -110\n"
+                                    "inner end: -110\n"
+                                    "outer end: 0\n"
+                                    "ended twice: -22\n"
+                                    "no scope left, sleep: 0\n");
 }
 
 struct cv {
@@ -291,6 +325,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(timeout_scopes, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(timeout_scope_misuse, h_setup,
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(sync_primitives, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(queue_kinds, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(cancelled_waiters, h_setup,

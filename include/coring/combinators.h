@@ -162,11 +162,13 @@ typedef struct cor_timeout_scope {
     int64_t outer;    /* the deadline before the scope */
     int64_t deadline; /* this scope's deadline */
     bool outer_expired;
+    struct cor_timeout_scope *prev; /* the scope it is nested in */
 } cor_timeout_scope;
 
 /*
  * cor_timeout_begin - open a scope of `seconds` (COR_NO_TIMEOUT: none).
- * Returns 0, -EINVAL (NaN), -ENOMEM.  Never suspends.  Thread: a task.
+ * Returns 0, -EINVAL (NaN), -ENOMEM (then no scope was opened: do not end
+ * it).  Never suspends.  Thread: a task.
  */
 COR_API int cor_timeout_begin(cor_timeout_scope *s, double seconds);
 /* cor_timeout_begin with an absolute cor_now_ns() deadline. */
@@ -174,7 +176,10 @@ COR_API int cor_timeout_begin_at(cor_timeout_scope *s, int64_t deadline_ns);
 /*
  * cor_timeout_end - close the scope; returns -ETIMEDOUT if this scope's own
  * deadline passed (so the block was cut short by it), else 0.  An outer
- * scope's expiry stays in force.  Never suspends.  Thread: the same task.
+ * scope's expiry stays in force.  -EINVAL, changing nothing, when s is not
+ * the innermost scope open in the calling task (ended already, ended
+ * before a scope nested in it, another task's, or never opened).  Never
+ * suspends.  Thread: the same task.
  */
 COR_API int cor_timeout_end(cor_timeout_scope *s);
 
