@@ -23,19 +23,12 @@ import subprocess
 import sys
 import tempfile
 
+from checks import check, status
 from fallback import without_fallback
 
 EX = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build/examples")
 SANITIZED = len(sys.argv) > 2 and sys.argv[2] not in ("", "none")
 BIG = os.urandom(3 << 20)
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond:
-        failures += 1
 
 
 def setup(d):
@@ -182,7 +175,7 @@ def main():
         return 77
     cp_cases()
     cat_cases()
-    return 1 if failures else 0
+    return status()
 
 
 if __name__ == "__main__":

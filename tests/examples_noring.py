@@ -18,19 +18,13 @@ import sys
 import tempfile
 import time
 
+from checks import check, status
+
 NORING, EX = sys.argv[1], os.path.abspath(sys.argv[2])
 PEERS = sys.argv[3] if len(sys.argv) > 3 else ""
 SEEDS = ["seed_hello", "seed_countasync", "seed_gather_many",
          "seed_subprocess_exec", "seed_subprocess_shell"]
 LINE = b"coring: using the epoll backend: "
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond:
-        failures += 1
 
 
 def run(argv, err=None, **kw):
@@ -97,4 +91,4 @@ for err in ("ENOSYS", "EPERM"):
         _, serr = srv.communicate(timeout=30)
         check(LINE in serr, f"{err} echo_server {mode}: log line")
 
-sys.exit(1 if failures else 0)
+sys.exit(status())
