@@ -920,6 +920,17 @@ int cor__debug_start(struct cor_runtime *rt)
         return 0;
     if (pipe2(d->pipe, O_CLOEXEC | O_NONBLOCK) < 0)
         return -errno;
+    d->pipe[0] = cor__fd_above_stdio(d->pipe[0]);
+    d->pipe[1] = cor__fd_above_stdio(d->pipe[1]);
+    if (d->pipe[0] < 0 || d->pipe[1] < 0) {
+        int rc = d->pipe[0] < 0 ? d->pipe[0] : d->pipe[1];
+        if (d->pipe[0] >= 0)
+            close(d->pipe[0]);
+        if (d->pipe[1] >= 0)
+            close(d->pipe[1]);
+        d->pipe[0] = d->pipe[1] = -1;
+        return rc;
+    }
     if (d->stall_ns) {
         /* backtrace() loads its unwinder on first use, which is not safe in
          * a signal handler: use it once here. */

@@ -156,8 +156,9 @@ static int ep_init(struct cor_loop *l)
     if (!e)
         return -ENOMEM;
     e->epfd = epoll_create1(EPOLL_CLOEXEC);
+    e->epfd = e->epfd < 0 ? -errno : cor__fd_above_stdio(e->epfd);
     if (e->epfd < 0) {
-        int rc = -errno;
+        int rc = e->epfd;
         free(e);
         return rc;
     }

@@ -532,6 +532,13 @@ static inline void cor__op_complete(struct cor_loop *l, struct cor__op *op,
     cor__wake(op->task, 0);
 }
 
+/* fd, or a copy of it above 2 when it took the number of a standard stream
+ * (a program started with stdin, stdout or stderr closed): the runtime's
+ * own descriptors must never be read or written as those.  Returns the fd
+ * to use (the copy is close-on-exec, fd is then closed) or -errno (fd
+ * closed).  fd < 0 is returned as it is. */
+int cor__fd_above_stdio(int fd);
+
 int cor__loop_init(struct cor_loop *l, struct cor_runtime *rt, int index);
 /* The loop's thread will not enter its ring again: take the ring out of
  * that thread's registered-ring table (the table is per thread, and

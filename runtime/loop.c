@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -93,8 +95,9 @@ int cor__loop_init(struct cor_loop *l, struct cor_runtime *rt, int index)
     if (rc < 0)
         goto fail_timers;
     l->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    l->efd = l->efd < 0 ? -errno : cor__fd_above_stdio(l->efd);
     if (l->efd < 0) {
-        rc = -errno;
+        rc = l->efd;
         goto fail_stacks;
     }
     rc = cor__stack_thread_init();
@@ -123,6 +126,16 @@ fail_stacks:
     cor__stack_pool_fini(&l->stacks);
 fail_timers:
     cor__timers_fini(&l->timers);
+    return rc;
+}
+
+int cor__fd_above_stdio(int fd)
+{
+    if (fd < 0 || fd > STDERR_FILENO)
+        return fd;
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+    int rc = copy < 0 ? -errno : copy;
+    close(fd);
     return rc;
 }
 

@@ -296,8 +296,9 @@ int cor__signal_start(struct cor_runtime *rt, struct cor_loop *l0)
                         sa.sa_handler == SIG_DFL;
     h->mask = h->managed;
     h->fd = signalfd(-1, &h->mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    h->fd = h->fd < 0 ? -errno : cor__fd_above_stdio(h->fd);
     if (h->fd < 0) {
-        int rc = -errno;
+        int rc = h->fd;
         pthread_mutex_destroy(&h->mu);
         free(h);
         return rc;

@@ -161,9 +161,19 @@ static int ring_try(struct cor__uring *u, unsigned entries, unsigned cq,
     p.flags = flags | IORING_SETUP_CQSIZE;
     p.cq_entries = cq;
     int rc = io_uring_queue_init_params(entries, &u->ring, &p);
-    if (rc == 0)
-        u->flags = p.flags;
-    return rc;
+    if (rc < 0)
+        return rc;
+    u->flags = p.flags;
+    /* Not registered yet: the ring's number can still change (its
+     * mappings do not depend on it). */
+    int fd = cor__fd_above_stdio(u->ring.ring_fd);
+    if (fd < 0) {
+        u->ring.ring_fd = u->ring.enter_ring_fd = -1;
+        io_uring_queue_exit(&u->ring);
+        return fd;
+    }
+    u->ring.ring_fd = u->ring.enter_ring_fd = fd;
+    return 0;
 }
 
 /*
