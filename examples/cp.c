@@ -8,7 +8,8 @@
  *
  * Like cp(1): DST may be a directory (the copy is DST/basename(SRC)); a file
  * is never copied onto itself (the same device and inode, a hard link
- * included); the copy runs to the end of the source, whatever its size said
+ * included, checked again on the open files before the destination is
+ * truncated); the copy runs to the end of the source, whatever its size said
  * (a file of /proc says 0; a pipe has none: those are read in order by one
  * coroutine, as is a source copied to a pipe or a terminal, which has no
  * offsets to write chunks at); on failure the message names the file and the reason, the
@@ -119,6 +120,15 @@ static bool same_file(const struct statx *a, const struct statx *b)
            a->stx_dev_minor == b->stx_dev_minor;
 }
 
+/* On the executor: truncating a large file frees its blocks. */
+static void *truncate_job(void *arg)
+{
+    int fd = *(int *)arg;
+    if (ftruncate(fd, 0) < 0)
+        return cor_job_fail(-errno, "truncating");
+    return NULL;
+}
+
 static void *cp_main(void *arg)
 {
     struct copy *c = arg;
@@ -148,16 +158,34 @@ static void *cp_main(void *arg)
     if (c->in < 0)
         return cor_fail(c->in, "cannot open '%s' for reading: %s", c->src,
                         reason(c->in));
-    c->out = cor_open(c->dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+    /* Not truncated at the open: a name can mean the source only once the
+     * source is open (/dev/stdout with stdout closed: the source takes fd
+     * 1), so the files are compared again, open, before a byte is lost. */
+    c->out = cor_open(c->dst, O_WRONLY | O_CREAT | O_CLOEXEC,
                       st.stx_mode & 07777);
     if (c->out < 0) {
         cor_close(c->in);
         return cor_fail(c->out, "cannot create regular file '%s': %s", c->dst,
                         reason(c->out));
     }
-    /* Only a regular file is removed on failure (never /dev/full...). */
-    bool out_stat = cor_statx(c->out, "", AT_EMPTY_PATH, STATX_TYPE, &dt) == 0;
+    bool out_stat = cor_statx(c->out, "", AT_EMPTY_PATH, mask, &dt) == 0;
+    if (out_stat && cor_statx(c->in, "", AT_EMPTY_PATH, mask, &st) == 0 &&
+        same_file(&st, &dt)) {
+        cor_close(c->out);
+        cor_close(c->in);
+        return cor_fail(-EINVAL, "'%s' and '%s' are the same file", c->src,
+                        c->dst);
+    }
+    /* Only a regular file is truncated, and removed on failure (never
+     * /dev/full...). */
     bool removable = out_stat && S_ISREG(dt.stx_mode);
+    if (removable && dt.stx_size > 0 &&
+        (rc = cor_to_thread(truncate_job, &c->out, NULL)) < 0) {
+        cor_close(c->out);
+        cor_close(c->in);
+        return cor_fail(rc, "cannot create regular file '%s': %s", c->dst,
+                        reason(rc));
+    }
     /* /proc files say size 0 and pipes have no offsets: one reader, in
      * order.  A regular file with a size: chunks at offsets, in parallel,
      * until a read finds the end (past the size if the file grew).  The

@@ -12,7 +12,9 @@ into its own directory), /proc/cpuinfo and a FIFO (sizes that say nothing),
 a missing source, a directory, a full device, the copy into a directory;
 cat with a missing file between two good ones, a directory, stdin and "-",
 a closed pipe (cat ... | head), a full stdout and an input that is stdout
-itself (cat f >> f); cp into a pipe (the chunks in order).  cp's own checks: bad
+itself (cat f >> f); cp into a pipe (the chunks in order) and onto a
+name that means the source only once the source is open (/dev/stdout with
+stdout closed: the source must not be truncated).  cp's own checks: bad
 DEPTH and CHUNK_KIB, a worker that cannot get its buffer (a memory limit):
 exit 1, a message, and no partial destination left.
 """
@@ -120,6 +122,13 @@ def cp_cases():
                            cwd=d, capture_output=True, timeout=60)
         check(p.returncode == 0 and p.stdout == BIG,
               "cp big /dev/stdout 64 4 | cat: the bytes in order")
+        # With stdout closed, /dev/stdout names the source once it is
+        # open (fd 1): refused, the source left whole (coreutils refuses
+        # too: a dangling symlink).
+        rc, _, err = run(["bash", "-c", f"{cp} big /dev/stdout >&-"], d)
+        with open(os.path.join(d, "big"), "rb") as f:
+            check(rc == 1 and f.read() == BIG and b"same file" in err,
+                  f"cp big /dev/stdout >&-: exit {rc}, big intact, {err!r}")
         # Chunks of 64 MiB copy the file...
         rc, _, _ = run([cp, "big", "z", "3", "65536"], d)
         with open(os.path.join(d, "big"), "rb") as a, \
