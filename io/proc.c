@@ -26,6 +26,13 @@
 
 extern char **environ;
 
+/* A task inside cor_proc_wait or cor_proc_communicate (on its stack). */
+struct proc_user {
+    struct cor__list link; /* in p->users */
+    struct cor_task *t;
+    bool direct;       /* it waits only in the pidfd poll: safe to end */
+};
+
 struct cor_proc {
     struct cor_loop *loop;
     pid_t pid;
@@ -35,6 +42,9 @@ struct cor_proc {
     int fds[3];        /* the parent's pipe ends, or -1 */
     cor_writer *in;
     cor_reader *out, *err;
+    struct cor__list users;
+    bool freed;        /* cor_proc_free came while users were inside: the
+                        * last to leave frees p */
 };
 
 /* Reap the child if it has exited: 1 once it is reaped, 0 while it runs,
@@ -89,6 +99,7 @@ static int spawn(cor_proc **out, const char *file, char *const argv[],
     p->loop = l;
     p->pidfd = -1;
     p->fds[0] = p->fds[1] = p->fds[2] = -1;
+    cor__list_init(&p->users);
     int child[3] = {-1, -1, -1};
     posix_spawn_file_actions_t fa;
     int rc = posix_spawn_file_actions_init(&fa); /* an errno, or 0 */
@@ -215,14 +226,39 @@ cor_reader *cor_proc_stderr(cor_proc *p)
     return p ? p->err : NULL;
 }
 
-int cor_proc_wait(cor_proc *p, int *returncode)
+static void proc_release(struct cor_proc *p);
+
+/* A call enters p (-EBADF once p was freed) and leaves it (freeing p if
+ * cor_proc_free came meanwhile and it is the last inside).  Not inlined:
+ * u is the caller's and user_leave unlinks it before the caller returns,
+ * which GCC cannot follow (-Wdangling-pointer). */
+static __attribute__((noinline)) int user_enter(struct cor_proc *p, struct proc_user *u,
+                      const char *call, bool direct)
 {
-    if (!p)
-        return -EINVAL;
-    if (!cor__io_home_task(p->loop, "cor_proc_wait"))
+    struct cor_task *t = cor__io_home_task(p->loop, call);
+    if (!t)
         return -EXDEV;
+    if (p->freed)
+        return -EBADF;
+    u->t = t;
+    u->direct = direct;
+    cor__list_push(&p->users, &u->link);
+    return 0;
+}
+
+static void user_leave(struct cor_proc *p, struct proc_user *u)
+{
+    cor__list_del(&u->link);
+    if (p->freed && cor__list_empty(&p->users))
+        proc_release(p);
+}
+
+static int wait_in(struct cor_proc *p, int *returncode)
+{
     int reaped;
     while ((reaped = try_reap(p)) == 0) {
+        if (p->freed)
+            return -EBADF;
         /* The pidfd reads ready once the child has exited. */
         struct cor__op op;
         cor__op_begin(&op, "cor_proc_wait", COR__OP_POLL, p->pidfd);
@@ -236,6 +272,19 @@ int cor_proc_wait(cor_proc *p, int *returncode)
     if (returncode)
         *returncode = p->returncode;
     return 0;
+}
+
+int cor_proc_wait(cor_proc *p, int *returncode)
+{
+    if (!p)
+        return -EINVAL;
+    struct proc_user u;
+    int rc = user_enter(p, &u, "cor_proc_wait", true);
+    if (rc)
+        return rc;
+    rc = wait_in(p, returncode);
+    user_leave(p, &u);
+    return rc;
 }
 
 int cor_proc_returncode(const cor_proc *p, int *returncode)
@@ -282,14 +331,10 @@ static void *drain_main(void *arg)
     return NULL;
 }
 
-int cor_proc_communicate(cor_proc *p, const void *in, size_t len, char **out,
-                         size_t *outlen, char **err, size_t *errlen,
-                         int *returncode)
+static int communicate_in(struct cor_proc *p, const void *in, size_t len,
+                          char **out, size_t *outlen, char **err,
+                          size_t *errlen, int *returncode)
 {
-    if (!p || (!in && len))
-        return -EINVAL;
-    if (!cor__io_home_task(p->loop, "cor_proc_communicate"))
-        return -EXDEV;
     struct drain d[2] = {{.r = p->out}, {.r = p->err}};
     cor_task *t[2] = {NULL, NULL};
     int rc = 0;
@@ -342,11 +387,37 @@ int cor_proc_communicate(cor_proc *p, const void *in, size_t len, char **out,
     return rc;
 }
 
+int cor_proc_communicate(cor_proc *p, const void *in, size_t len, char **out,
+                         size_t *outlen, char **err, size_t *errlen,
+                         int *returncode)
+{
+    if (!p || (!in && len))
+        return -EINVAL;
+    struct proc_user u;
+    int rc = user_enter(p, &u, "cor_proc_communicate", false);
+    if (rc)
+        return rc;
+    rc = communicate_in(p, in, len, out, outlen, err, errlen, returncode);
+    user_leave(p, &u);
+    return rc;
+}
+
 void cor_proc_free(cor_proc *p)
 {
     if (!p)
         return;
     if (!cor__io_home_task(p->loop, "cor_proc_free"))
         return;
-    proc_release(p);
+    if (cor__list_empty(&p->users)) {
+        proc_release(p);
+        return;
+    }
+    /* Calls waiting in other tasks return -EBADF (a communicate whose
+     * shield is up sees it at its next step), and the last frees p. */
+    p->freed = true;
+    for (struct cor__list *n = p->users.next; n != &p->users; n = n->next) {
+        struct proc_user *u = cor__container_of(n, struct proc_user, link);
+        if (u->direct || !u->t->shield)
+            cor__interrupt_wait(u->t, -EBADF);
+    }
 }

@@ -5,8 +5,8 @@
  * once the child has started; its piped output read line by line as it
  * comes), exit statuses and signals in asyncio's returncode, communicate
  * with more input and output than a pipe holds, a missing program, a wait
- * cut short by a deadline, SIGCHLD ignored, SIGPIPE back at its default
- * in the child, bad input; no fd left open.
+ * cut short by a deadline, a free under waiting calls, SIGCHLD ignored,
+ * SIGPIPE back at its default in the child, bad input; no fd left open.
  */
 #include "aio_util.h"
 
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static const char *rc_str(const cor_proc *p, char *buf, size_t len)
 {
@@ -224,6 +225,62 @@ static void test_errors(void **state)
 
 /* The child starts with SIGPIPE at its default and nothing blocked, even
  * though this process ignores SIGPIPE (as the io layer makes it do). */
+/* Freeing a process while other tasks wait in cor_proc_wait and in
+ * cor_proc_communicate (reading the child's stdout): both return -EBADF at
+ * once, the child keeps running (as documented), and the record, its
+ * streams and fds go once they are out (ASan: nothing used after free). */
+static cor_proc *freed_p;
+static int freed_rc[2];
+
+static void *free_waiter(void *arg)
+{
+    int rc = 7;
+    freed_rc[arg != NULL] =
+        arg ? cor_proc_communicate(freed_p, NULL, 0, NULL, NULL, NULL, NULL,
+                                   &rc)
+            : cor_proc_wait(freed_p, &rc);
+    return NULL;
+}
+
+static void *free_waited_main(void *arg)
+{
+    (void)arg;
+    const char *sleeper[] = {"sleep", "10", NULL};
+    if (cor_proc_exec(&freed_p, sleeper,
+                      &(cor_proc_opts){.pipe_stdout = true}) < 0) {
+        rec("exec failed");
+        return NULL;
+    }
+    pid_t pid = cor_proc_pid(freed_p);
+    cor_task *w = cor_spawn(free_waiter, NULL);
+    cor_task *c = cor_spawn(free_waiter, (void *)1);
+    cor_yield(); /* both wait */
+    cor_yield();
+    int64_t t0 = cor_now_ns();
+    cor_proc_free(freed_p);
+    cor_await(w, NULL);
+    cor_await(c, NULL);
+    rec("wait=%d communicate=%d at once=%d", freed_rc[0], freed_rc[1],
+        since(t0) < 5);
+    cor_task_release(w);
+    cor_task_release(c);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return NULL;
+}
+
+static void test_free_under_waiters(void **state)
+{
+    (void)state;
+    int before = h_count_fds();
+    assert_int_equal(h_run(free_waited_main, NULL, 1), 0);
+    char want[80];
+    snprintf(want, sizeof want, "wait=%d communicate=%d at once=1\n", -EBADF,
+             -EBADF);
+    assert_string_equal(rec_text(), want);
+    assert_int_equal(h_count_fds(), before);
+}
+
 static void *sigpipe_main(void *arg)
 {
     (void)arg;
@@ -297,6 +354,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_communicate, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_errors, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_free_under_waiters, h_setup,
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(test_sigchld_ignored, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_child_signals, h_setup,

@@ -103,8 +103,11 @@ COR_API int cor_proc_kill(cor_proc *p);
 /*
  * cor_proc_free - free p and its streams (closing the pipes).  A child
  * still running is left running (asyncio does not kill it either) and is
- * reaped by nobody: wait for it first.  Suspends briefly (the streams'
- * operations are cancelled and waited for).  NULL is a no-op.
+ * reaped by nobody: wait for it first.  A cor_proc_wait or
+ * cor_proc_communicate waiting in another task returns -EBADF (a
+ * communicate inside a shield scope at its next step), and p goes as the
+ * last of them returns.  Suspends briefly (the streams' operations are
+ * cancelled and waited for).  NULL is a no-op.
  */
 COR_API void cor_proc_free(cor_proc *p);
 
