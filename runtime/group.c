@@ -23,9 +23,12 @@ struct cor_group {
     const cor_error **errs; /* non-cancel failures, in the order they came */
     size_t nerrs;
     cor_error *group_err;
-    struct cor_task *joiner;
+    struct cor_task *joiner;  /* parked in join (until woken) */
+    struct cor_task *joining; /* inside join (until it returns) */
     struct cor__wait park;
     bool aborting, closed;
+    bool destroyed;           /* destroy came during a join: the join
+                               * frees g as it returns */
 };
 
 static void cancel_all(struct cor_group *g)
@@ -134,19 +137,16 @@ static int join_refused(const struct cor_group *g, const struct cor_task *self)
         return -EINVAL;
     if (self->fut.loop != g->loop)
         return -EXDEV;
-    if (g->joiner)
+    if (g->joining)
         return -EBUSY;
     return 0;
 }
 
-int cor_group_join(cor_group *g, const cor_error **err)
+static void group_free(struct cor_group *g);
+
+static int join_in(struct cor_group *g, struct cor_task *self,
+                   const cor_error **err)
 {
-    struct cor_task *self = cor__need_task("cor_group_join");
-    if (err)
-        *err = NULL;
-    int refused = join_refused(g, self);
-    if (refused)
-        return refused;
     int interrupted = 0;
     g->park.cancel = join_cancel;
     while (g->running) {
@@ -181,6 +181,26 @@ int cor_group_join(cor_group *g, const cor_error **err)
     return g->errs[0]->code;
 }
 
+int cor_group_join(cor_group *g, const cor_error **err)
+{
+    struct cor_task *self = cor__need_task("cor_group_join");
+    if (err)
+        *err = NULL;
+    int refused = join_refused(g, self);
+    if (refused)
+        return refused;
+    g->joining = self;
+    int rc = join_in(g, self, err);
+    g->joining = NULL;
+    if (g->destroyed) {
+        if (err)
+            *err = NULL; /* it was g's */
+        group_free(g);
+        return -EBADF;
+    }
+    return rc;
+}
+
 size_t cor_group_size(const cor_group *g)
 {
     return g && !cor__check_home(g->loop) ? g->n : 0;
@@ -188,9 +208,21 @@ size_t cor_group_size(const cor_group *g)
 
 void cor_group_destroy(cor_group *g)
 {
-    if (!g || cor__check_home(g->loop))
+    if (!g || g->destroyed || cor__check_home(g->loop))
         return;
     cancel_all(g);
+    if (g->joining) {
+        /* A join waiting in another task returns -EBADF once the
+         * children it waits for have ended, and frees g. */
+        g->destroyed = true;
+        cor__interrupt_wait(g->joining, -EBADF);
+        return;
+    }
+    group_free(g);
+}
+
+static void group_free(struct cor_group *g)
+{
     for (size_t i = 0; i < g->n; i++) {
         cor__list_del(&g->kids[i]->w.link);
         cor_task_release(g->kids[i]->t);

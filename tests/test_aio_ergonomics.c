@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_aio_ergonomics - what porting asyncio programs asked for: gather,
- * wait and as_completed over tasks directly, and a task group closed in one
- * call whose error outlives the group.
+ * wait and as_completed over tasks directly, a task group closed in one
+ * call whose error outlives the group, and one destroyed under a join.
  */
 #include "harness.h"
 
@@ -241,6 +241,53 @@ static void test_group_close_refusals(void **state)
                                     "here 0 (nil)\n");
 }
 
+/* A group destroyed while another task joins it: the child is cancelled,
+ * the join returns -EBADF (its error pointer NULL) once the child has
+ * ended, and the group goes then (ASan: nothing used after free). */
+static void *sleeper(void *arg)
+{
+    (void)arg;
+    cor_sleep(10);
+    return NULL;
+}
+
+static void *joiner(void *arg)
+{
+    (void)arg;
+    const cor_error *e = (const cor_error *)1;
+    int rc = cor_group_join(shared_group, &e);
+    rec("join %d %p", rc, (void *)e);
+    return NULL;
+}
+
+static void *destroy_main(void *arg)
+{
+    (void)arg;
+    cor_task *child;
+    cor_group_create(&shared_group);
+    cor_group_spawn(shared_group, &child, sleeper, NULL);
+    cor_task *t = cor_spawn(joiner, NULL);
+    cor_yield(); /* it waits in join */
+    rec("second join %d", cor_group_join(shared_group, NULL));
+    int64_t t0 = cor_now_ns();
+    cor_group_destroy(shared_group);
+    cor_await(t, NULL);
+    rec("child done %d, at once %d", cor_task_done(child),
+        cor_now_ns() - t0 < 5000000000);
+    cor_task_release(t);
+    cor_task_release(child);
+    return NULL;
+}
+
+static void test_group_destroyed_under_join(void **state)
+{
+    (void)state;
+    assert_int_equal(h_run(destroy_main, NULL, 1), 0);
+    assert_string_equal(rec_text(), "second join -16\n"
+                                    "join -9 (nil)\n"
+                                    "child done 1, at once 1\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +296,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_as_completed_tasks, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_group_close, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_group_destroyed_under_join,
+                                        h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_group_close_refusals, h_setup,
                                         h_teardown),
     };

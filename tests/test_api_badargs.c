@@ -322,6 +322,8 @@ static long shield_end_unopened(void)
     X(timeout_begin_negative, T, -ETIMEDOUT, scope_negative())                 \
     X(timeout_begin_at_noscope, T, -EINVAL, cor_timeout_begin_at(NUL, 0))      \
     X(timeout_end_noscope, T, -EINVAL, cor_timeout_end(NUL))                   \
+    X(timeout_end_unopened, T, -EINVAL,                                        \
+      cor_timeout_end(OUTP(cor_timeout_scope)))                                \
     X(timeout_begin_off, O, ABORT,                                             \
       cor_timeout_begin(OUTP(cor_timeout_scope), 1))                           \
     X(group_create, T, -EINVAL, cor_group_create(NUL))                         \

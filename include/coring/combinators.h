@@ -230,7 +230,9 @@ COR_API size_t cor_group_size(const cor_group *g);
 
 /*
  * cor_group_destroy - free g.  Children still running are cancelled first
- * and keep running to their end on their own.  Thread: g's loop.
+ * and keep running to their end on their own.  A join waiting in another
+ * task returns -EBADF (*err NULL) once they have ended, and g goes then.
+ * Thread: g's loop.
  */
 COR_API void cor_group_destroy(cor_group *g);
 
