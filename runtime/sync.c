@@ -44,6 +44,8 @@ int cor_lock_create(cor_lock **out)
 
 void cor_lock_destroy(cor_lock *l)
 {
+    if (l)
+        waitq_destroyed(&l->waiters, l->loop);
     free(l);
 }
 
@@ -130,6 +132,8 @@ int cor_event_create(cor_event **out)
 
 void cor_event_destroy(cor_event *e)
 {
+    if (e)
+        waitq_destroyed(&e->waiters, e->loop);
     free(e);
 }
 
@@ -320,6 +324,8 @@ int cor_sem_create_bounded(cor_sem **out, int value)
 
 void cor_sem_destroy(cor_sem *s)
 {
+    if (s)
+        waitq_destroyed(&s->waiters, s->loop);
     free(s);
 }
 
@@ -415,6 +421,8 @@ int cor_barrier_create(cor_barrier **out, int parties)
 
 void cor_barrier_destroy(cor_barrier *b)
 {
+    if (b)
+        waitq_destroyed(&b->waiters, b->loop);
     free(b);
 }
 

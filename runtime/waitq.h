@@ -60,6 +60,22 @@ static inline bool waitq_wake_one(struct cor__list *q, int rc)
     return true;
 }
 
+/* Wake every waiter with rc. */
+static inline void waitq_wake_all(struct cor__list *q, int rc)
+{
+    while (waitq_wake_one(q, rc))
+        ;
+}
+
+/* An object destroyed on its loop wakes its waiters with -EBADF (off its
+ * loop there is nobody to wake safely: it is only freed). */
+static inline void waitq_destroyed(struct cor__list *q,
+                                   const struct cor_loop *home)
+{
+    if (!cor__check_home(home))
+        waitq_wake_all(q, -EBADF);
+}
+
 /* The calling task, or NULL and *rc = -EXDEV when the caller is not on
  * home (checked first: a plain thread gets -EXDEV, not a panic). */
 static inline struct cor_task *waitq_self(const char *call,

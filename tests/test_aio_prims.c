@@ -2,7 +2,7 @@
 /*
  * The parts of the asyncio model the oracle's rules do not print: timeout
  * scopes (nesting keeps the earliest deadline; the outer one is restored;
- * an end out of order refused),
+ * an end out of order refused), primitives destroyed under waiters,
  * BoundedSemaphore over-release, Condition, Barrier, LIFO and priority
  * queues, maxsize with blocked putters served in order, wait_for that
  * returns in time, and cancellation leaving nothing held.
@@ -41,6 +41,65 @@ static void *timeouts(void *arg)
     rec("inner end: %d", cor_timeout_end(&inner));
     rec("outer end: %d", cor_timeout_end(&outer));
     return NULL;
+}
+
+/* Destroying a lock, event, semaphore or barrier while a task waits on it
+ * wakes the waiter with -EBADF (ASan: the waiter touches nothing freed). */
+static cor_lock *d_lock;
+static cor_event *d_event;
+static cor_sem *d_sem;
+static cor_barrier *d_barrier;
+
+static void *d_waiter(void *arg)
+{
+    switch ((int)(intptr_t)arg) {
+    case 0:
+        return (void *)(intptr_t)cor_lock_acquire(d_lock);
+    case 1:
+        return (void *)(intptr_t)cor_event_wait(d_event);
+    case 2:
+        return (void *)(intptr_t)cor_sem_acquire(d_sem);
+    default:
+        return (void *)(intptr_t)cor_barrier_wait(d_barrier);
+    }
+}
+
+static void *destroy_waited(void *arg)
+{
+    (void)arg;
+    static const char *const names[] = {"lock", "event", "sem", "barrier"};
+    cor_lock_create(&d_lock);
+    cor_lock_acquire(d_lock);
+    cor_event_create(&d_event);
+    cor_sem_create(&d_sem, 0);
+    cor_barrier_create(&d_barrier, 2);
+    for (int i = 0; i < 4; i++) {
+        cor_task *t = cor_spawn(d_waiter, (void *)(intptr_t)i);
+        cor_yield(); /* it waits */
+        if (i == 0)
+            cor_lock_destroy(d_lock);
+        else if (i == 1)
+            cor_event_destroy(d_event);
+        else if (i == 2)
+            cor_sem_destroy(d_sem);
+        else
+            cor_barrier_destroy(d_barrier);
+        void *res = NULL;
+        cor_await(t, &res);
+        rec("%s: %d", names[i], (int)(intptr_t)res);
+        cor_task_release(t);
+    }
+    return NULL;
+}
+
+static void destroyed_under_waiters(void **state)
+{
+    (void)state;
+    assert_int_equal(h_run(destroy_waited, NULL, 1), 0);
+    assert_string_equal(rec_text(), "lock: -9\n"
+                                    "event: -9\n"
+                                    "sem: -9\n"
+                                    "barrier: -9\n");
 }
 
 static void timeout_scopes(void **state)
@@ -326,6 +385,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(timeout_scopes, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timeout_scope_misuse, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(destroyed_under_waiters, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(sync_primitives, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(queue_kinds, h_setup, h_teardown),

@@ -18,7 +18,9 @@
  * does), unless a shield scope is open.
  *
  * Bad arguments: a NULL object or out pointer is -EINVAL (false for the
- * queries; destroying NULL does nothing).
+ * queries; destroying NULL does nothing).  Destroying a lock, event,
+ * semaphore or barrier on its loop while tasks wait on it wakes them with
+ * -EBADF (a condition must have no waiters when destroyed).
  */
 #ifndef CORING_SYNC_H
 #define CORING_SYNC_H
@@ -36,7 +38,7 @@ typedef struct cor_lock cor_lock;
 /* A new unlocked lock on the calling loop.  0, -EINVAL, -ENOMEM, -EPERM off
  * a loop. */
 COR_API int cor_lock_create(cor_lock **out);
-/* Free it; it must not be held or waited for.  Thread: its loop. */
+/* Free it; tasks waiting for it return -EBADF.  Thread: its loop. */
 COR_API void cor_lock_destroy(cor_lock *l);
 /*
  * cor_lock_acquire - take the lock, waiting in FIFO order while another task
