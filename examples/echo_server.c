@@ -37,6 +37,7 @@
  */
 #include <coring.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -656,6 +657,17 @@ static void *serve(void *arg)
     return NULL;
 }
 
+/* A decimal number from min to max, all of s; else -1. */
+static long parse_num(const char *s, long min, long max)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return -1;
+    return v;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4 || argc > 5 ||
@@ -666,8 +678,8 @@ int main(int argc, char **argv)
     }
     char *end;
     struct cfg c = {.fn = strcmp(argv[1], "http") ? echo : http,
-                    .port = atoi(argv[2]),
-                    .loops = atoi(argv[3])};
+                    .port = (int)parse_num(argv[2], 0, 65535),
+                    .loops = (int)parse_num(argv[3], 1, 1024)};
     if (argc > 4) {
         idle_seconds = strtod(argv[4], &end);
         if (*end || end == argv[4] || !(idle_seconds >= 0) ||
@@ -676,8 +688,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (c.port < 0 || c.port > 65535 || c.loops <= 0) {
-        fprintf(stderr, "bad PORT or LOOPS\n");
+    if (c.port < 0 || c.loops < 0) {
+        fprintf(stderr, "bad PORT (0 to 65535) or LOOPS (1 to 1024)\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -685,8 +697,9 @@ int main(int argc, char **argv)
     cor_run_opts o = {.loops = c.loops, .error = &err};
     int rc = cor_run_ex(serve, &c, &o, NULL);
     if (rc < 0)
-        fprintf(stderr, "echo_server: %s: %s\n", err->message,
-                cor_strerror(rc));
+        fprintf(stderr, "echo_server: %s%s%s\n",
+                err && *err->message ? err->message : "",
+                err && *err->message ? ": " : "", cor_strerror(rc));
     cor_error_release(err);
     return rc < 0 ? 1 : 0;
 }

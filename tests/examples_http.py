@@ -11,7 +11,9 @@ larger than the server's buffer), pipelining in order, HEAD, Expect:
 for Transfer-Encoding, and the idle timeout closing a connection whose
 request line never ended.  tools: ab -k, plain ab, h2load --h1, and wrk
 with "Connection: close" must finish every request without an error (exit
-77, skipped, when none of them is installed).
+77, skipped, when none of them is installed).  raw also checks the
+arguments: a PORT or LOOPS that is not a number in range exits 2, a port
+in use exits 1 with the reason.
 """
 import os
 import re
@@ -294,10 +296,39 @@ def tool_cases(port):
         sys.exit(77)
 
 
+def arg_cases(path):
+    """PORT and LOOPS are numbers in range, all of them: else exit 2 and
+    a message, nothing served (atoi made "abc" port 0, a free port)."""
+    for args in (["abc", "1"], ["8080x", "1"], ["", "1"], ["70000", "1"],
+                 ["0", "1x"], ["0", "0"], ["0", "99999"]):
+        try:
+            p = subprocess.run([path, "echo"] + args, capture_output=True,
+                               timeout=5)
+            rc, err = p.returncode, p.stderr
+        except subprocess.TimeoutExpired:  # killed: it was serving
+            rc, err = None, b""
+        check(rc == 2 and b"bad PORT" in err,
+              f"echo_server echo {' '.join(args)}: exit {rc}, {err!r}")
+    # A port taken by a listener without SO_REUSEPORT: exit 1, the reason.
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = str(taken.getsockname()[1])
+    p = subprocess.run([path, "echo", port, "1"], capture_output=True,
+                       timeout=10)
+    taken.close()
+    err = without_fallback(p.stderr)
+    check(p.returncode == 1 and err == b"echo_server: cannot serve on port "
+          + port.encode() + b": EADDRINUSE: Address already in use\n",
+          f"a port in use: exit {p.returncode}, {err!r}")
+
+
 def main():
     # raw: two loops, so two listeners and two idle sweepers share the work
     server = Server(sys.argv[1], "2" if sys.argv[2] == "raw" else "1")
     try:
+        if sys.argv[2] == "raw":
+            arg_cases(sys.argv[1])
         (raw_cases if sys.argv[2] == "raw" else tool_cases)(server.port)
     except AssertionError as e:
         print(f"FAIL: {e}")
