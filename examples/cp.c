@@ -9,7 +9,8 @@
  * Like cp(1): DST may be a directory (the copy is DST/basename(SRC)); a file
  * is never copied onto itself (the same device and inode, a hard link
  * included, checked again on the open files before the destination is
- * truncated); the copy runs to the end of the source, whatever its size said
+ * truncated); chunks of zeros between regular files are left as holes
+ * (cp --sparse=always, at the chunk's size); the copy runs to the end of the source, whatever its size said
  * (a file of /proc says 0; a pipe has none: those are read in order by one
  * coroutine, as is a source copied to a pipe or a terminal, which has no
  * offsets to write chunks at); on failure the message names the file and the reason, the
@@ -35,6 +36,8 @@ struct copy {
     int depth;
     size_t chunk;
     bool at_offsets;  /* a regular file: chunks at offsets, in parallel */
+    bool sparse;      /* chunks of zeros are left as holes in out */
+    bool holes;       /* and one was */
     uint64_t next;    /* the next chunk to claim */
     uint64_t end;     /* the end of file, once a read has seen it */
     int err;          /* the first error, and the file it concerns */
@@ -84,6 +87,13 @@ static void *worker(void *arg)
         }
         if (n == 0)
             break;
+        /* A chunk of zeros stays a hole (cp --sparse): not written, and the
+         * size is set once the end is known. */
+        if (c->sparse && buf[0] == 0 && memcmp(buf, buf + 1, (size_t)n - 1) ==
+                                            0) {
+            c->holes = true;
+            continue;
+        }
         ssize_t w = cor_write_all(c->out, buf, (size_t)n, off);
         if (w < 0)
             set_err(c, (int)w, "error writing", c->dst);
@@ -121,12 +131,23 @@ static bool same_file(const struct statx *a, const struct statx *b)
 }
 
 /* On the executor: truncating a large file frees its blocks. */
-static void *truncate_job(void *arg)
+struct resize {
+    int fd;
+    off_t size;
+};
+
+static void *resize_job(void *arg)
 {
-    int fd = *(int *)arg;
-    if (ftruncate(fd, 0) < 0)
+    struct resize *r = arg;
+    if (ftruncate(r->fd, r->size) < 0)
         return cor_job_fail(-errno, "truncating");
     return NULL;
+}
+
+static int resize(int fd, uint64_t size)
+{
+    struct resize r = {fd, (off_t)size};
+    return cor_to_thread(resize_job, &r, NULL);
 }
 
 static void *cp_main(void *arg)
@@ -179,8 +200,7 @@ static void *cp_main(void *arg)
     /* Only a regular file is truncated, and removed on failure (never
      * /dev/full...). */
     bool removable = out_stat && S_ISREG(dt.stx_mode);
-    if (removable && dt.stx_size > 0 &&
-        (rc = cor_to_thread(truncate_job, &c->out, NULL)) < 0) {
+    if (removable && dt.stx_size > 0 && (rc = resize(c->out, 0)) < 0) {
         cor_close(c->out);
         cor_close(c->in);
         return cor_fail(rc, "cannot create regular file '%s': %s", c->dst,
@@ -194,10 +214,13 @@ static void *cp_main(void *arg)
     bool out_offsets = out_stat && (S_ISREG(dt.stx_mode) ||
                                     S_ISBLK(dt.stx_mode));
     c->at_offsets = S_ISREG(st.stx_mode) && st.stx_size > 0 && out_offsets;
+    c->sparse = c->at_offsets && removable;
     c->end = UINT64_MAX;
     rc = run_workers(c, c->at_offsets ? c->depth : 1);
     if (rc < 0)
         set_err(c, rc, "cannot copy", c->src);
+    if (!c->err && c->holes && (rc = resize(c->out, c->end)) < 0)
+        set_err(c, rc, "error writing", c->dst);
     int crc = cor_close(c->out);
     if (crc < 0)
         set_err(c, crc, "error writing", c->dst);

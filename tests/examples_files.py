@@ -14,7 +14,8 @@ cat with a missing file between two good ones, a directory, stdin and "-",
 a closed pipe (cat ... | head), a full stdout and an input that is stdout
 itself (cat f >> f); cp into a pipe (the chunks in order) and onto a
 name that means the source only once the source is open (/dev/stdout with
-stdout closed: the source must not be truncated).  cp's own checks: bad
+stdout closed: the source must not be truncated), a sparse file copied
+with its holes.  cp's own checks: bad
 DEPTH and CHUNK_KIB, a worker that cannot get its buffer (a memory limit):
 exit 1, a message, and no partial destination left.
 """
@@ -129,6 +130,21 @@ def cp_cases():
         with open(os.path.join(d, "big"), "rb") as f:
             check(rc == 1 and f.read() == BIG and b"same file" in err,
                   f"cp big /dev/stdout >&-: exit {rc}, big intact, {err!r}")
+        # A sparse file (8 MiB: a byte at 3 MiB, the rest holes) copied
+        # sparse as coreutils copies it: the same bytes, the same size, not
+        # 8 MiB of zeros on disk (at most one 256 KiB chunk written).
+        sparse, copy = os.path.join(d, "sparse"), os.path.join(d, "sparse2")
+        with open(sparse, "wb") as f:
+            f.truncate(8 << 20)
+            f.seek(3 << 20)
+            f.write(b"x")
+        rc, _, _ = run([cp, "sparse", "sparse2"], d)
+        with open(sparse, "rb") as a, open(copy, "rb") as b:
+            same_bytes = a.read() == b.read()
+        used = os.stat(copy).st_blocks * 512
+        check(rc == 0 and same_bytes and os.path.getsize(copy) == 8 << 20 and
+              used <= 256 << 10, f"cp sparse: exit {rc}, the same bytes, "
+              f"{used} bytes used on disk")
         # Chunks of 64 MiB copy the file...
         rc, _, _ = run([cp, "big", "z", "3", "65536"], d)
         with open(os.path.join(d, "big"), "rb") as a, \
