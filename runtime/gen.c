@@ -28,6 +28,8 @@ struct cor_gen {
     void *arg;
     int state;
     bool closing;
+    bool doomed;       /* destroyed while running: freed by the next that
+                        * runs it, as the body ends */
     int rc;            /* the body's return code, until reported */
     void *value;       /* the value being yielded */
     int resume_rc;     /* what cor_gen_yield returns when resumed */
@@ -145,6 +147,8 @@ static int may_resume(const struct cor_gen *g, const struct cor_task *t)
     return g->state == GEN_RUNNING ? -EBUSY : 0;
 }
 
+static void gen_free(struct cor_gen *g);
+
 int cor_gen_next(cor_gen *g, void **value)
 {
     struct cor_task *t = cor__need_task("cor_gen_next");
@@ -155,6 +159,10 @@ int cor_gen_next(cor_gen *g, void **value)
         return finished(g);
     g->resume_rc = 0;
     resume(g, t);
+    if (g->doomed) {
+        gen_free(g);
+        return -EBADF;
+    }
     if (g->state == GEN_DONE)
         return finished(g);
     if (value)
@@ -196,16 +204,26 @@ int cor_gen_close(cor_gen *g)
     return rc == -ECANCELED ? 0 : rc;
 }
 
-void cor_gen_destroy(cor_gen *g)
+static void gen_free(struct cor_gen *g)
 {
-    if (!g || cor__check_home(g->loop))
-        return;
-    if (g->state == GEN_RUNNING)
-        cor__panic("cor_gen_destroy: the generator is running");
     if (g->state == GEN_SUSPENDED && cor__tls_loop && cor__tls_loop->cur)
         cor_gen_close(g);
     release_stack(g);
     free(g);
+}
+
+void cor_gen_destroy(cor_gen *g)
+{
+    if (!g || g->doomed || cor__check_home(g->loop))
+        return;
+    if (g->state == GEN_RUNNING) {
+        /* Running in a next (of another task, or this destroy is the
+         * body's own): its yields return -ECANCELED from now on, so the
+         * body ends, and that next frees g and returns -EBADF. */
+        g->doomed = g->closing = true;
+        return;
+    }
+    gen_free(g);
 }
 
 int cor_gen_iter(void *gen, void **item)

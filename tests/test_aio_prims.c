@@ -2,7 +2,8 @@
 /*
  * The parts of the asyncio model the oracle's rules do not print: timeout
  * scopes (nesting keeps the earliest deadline; the outer one is restored;
- * an end out of order refused), primitives destroyed under waiters,
+ * an end out of order refused), primitives destroyed under waiters, a
+ * generator destroyed while it runs,
  * BoundedSemaphore over-release, Condition, Barrier, LIFO and priority
  * queues, maxsize with blocked putters served in order, wait_for that
  * returns in time, and cancellation leaving nothing held.
@@ -100,6 +101,55 @@ static void destroyed_under_waiters(void **state)
                                     "event: -9\n"
                                     "sem: -9\n"
                                     "barrier: -9\n");
+}
+
+/* A generator destroyed while it runs, by another task or by its own
+ * body: its yields return -ECANCELED from then on, the running next
+ * returns -EBADF once the body has ended, and the generator goes then
+ * (ASan: nothing used after free). */
+static cor_gen *d_gen;
+
+static int d_body(cor_gen *g, void *arg)
+{
+    if (arg)
+        cor_gen_destroy(g); /* by its own body */
+    else
+        cor_sleep(0.01); /* the other task destroys it meanwhile */
+    int rc = cor_gen_yield(g, (void *)1);
+    rec("body: yield %d", rc);
+    return rc;
+}
+
+static void *d_next(void *arg)
+{
+    (void)arg;
+    void *v = NULL;
+    rec("next: %d %p", cor_gen_next(d_gen, &v), v);
+    return NULL;
+}
+
+static void *gen_destroy_main(void *arg)
+{
+    (void)arg;
+    cor_gen_create(&d_gen, d_body, NULL, 0);
+    cor_task *t = cor_spawn(d_next, NULL);
+    cor_yield(); /* it runs the body, which sleeps */
+    cor_gen_destroy(d_gen);
+    cor_await(t, NULL);
+    cor_task_release(t);
+    cor_gen_create(&d_gen, d_body, (void *)1, 0);
+    d_next(NULL);
+    return NULL;
+}
+
+static void gen_destroyed_running(void **state)
+{
+    (void)state;
+    assert_int_equal(h_run(gen_destroy_main, NULL, 1), 0);
+    assert_string_equal(rec_text(), "body: yield -125\n"
+                                    "next: -9 (nil)\n"
+                                    "body: yield -125\n"
+                                    "next: -9 (nil)\n");
 }
 
 static void timeout_scopes(void **state)
@@ -387,6 +437,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(timeout_scope_misuse, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(destroyed_under_waiters, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(gen_destroyed_running, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(sync_primitives, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(queue_kinds, h_setup, h_teardown),

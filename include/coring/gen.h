@@ -67,7 +67,10 @@ COR_API int cor_gen_close(cor_gen *g);
 /*
  * cor_gen_destroy - free g.  A generator still suspended inside its body is
  * closed first (which needs a task; off a task its stack is simply freed
- * without running the cleanup).  Thread: g's loop.
+ * without running the cleanup).  One running (in another task's
+ * cor_gen_next, or destroyed by its own body) is freed once its body ends:
+ * its yields return -ECANCELED from then on, and that cor_gen_next returns
+ * -EBADF.  Thread: g's loop.
  */
 COR_API void cor_gen_destroy(cor_gen *g);
 
