@@ -88,6 +88,18 @@ static void gai_cleanup(void *result, void *ud)
     }
 }
 
+/* A service of digits only that is no port (above 65535): getaddrinfo
+ * (glibc's) takes it modulo 65536, a port nobody asked for. */
+static bool not_a_port(const char *service)
+{
+    if (!service || *service < '0' || *service > '9')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(service, &end, 10);
+    return !*end && (errno == ERANGE || v > 65535);
+}
+
 int cor_getaddrinfo(const char *host, const char *service,
                     const struct addrinfo *hints, struct addrinfo **res)
 {
@@ -95,6 +107,8 @@ int cor_getaddrinfo(const char *host, const char *service,
     if (!res || (!host && !service))
         return -EINVAL;
     *res = NULL;
+    if (not_a_port(service))
+        return -ESRCH;
     struct gai_job j = {.host = host, .service = service, .hints = hints};
     cor_to_thread_opts o = {.cleanup = gai_cleanup};
     int rc = cor_to_thread_ex(gai_run, &j, NULL, &o);

@@ -143,6 +143,38 @@ static void *main_services(void *arg)
     return NULL;
 }
 
+static void *idle_echo(int fd, void *arg);
+
+/* A port number above 65535 is no such service, by every call that takes
+ * one (getaddrinfo alone would wrap 99999 to 34463 and connect there). */
+static void *main_big_port(void *arg)
+{
+    (void)arg;
+    struct addrinfo *res = NULL;
+    rec("gai %d", cor_getaddrinfo("127.0.0.1", "99999", NULL, &res));
+    rec("gai %d", cor_getaddrinfo("localhost", "65536", NULL, &res));
+    rec("gai %d", cor_getaddrinfo(NULL, "4294967296000", NULL, &res));
+    rec("null %d", res == NULL);
+    rec("connect %d", cor_tcp_connect_name("127.0.0.1", "99999", NULL));
+    rec("connect %d", cor_tcp_connect_name("localhost", "65536", NULL));
+    cor_server *s = NULL;
+    rec("server %d", cor_server_start_name(&s, "127.0.0.1", "99999",
+                                           idle_echo, NULL, NULL));
+    return NULL;
+}
+
+static void test_big_port(void **state)
+{
+    (void)state;
+    assert_int_equal(h_run(main_big_port, NULL, 1), 0);
+    char want[256];
+    snprintf(want, sizeof want,
+             "gai %d\ngai %d\ngai %d\nnull 1\nconnect %d\nconnect %d\n"
+             "server %d\n",
+             -ESRCH, -ESRCH, -ESRCH, -ESRCH, -ESRCH, -ESRCH);
+    assert_string_equal(rec_text(), want);
+}
+
 static void test_services(void **state)
 {
     (void)state;
@@ -511,6 +543,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_lookups, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_services, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_big_port, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_cancelled_lookup, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_he_refused_first, h_setup,

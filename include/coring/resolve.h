@@ -8,7 +8,8 @@
  * Resolver errors are mapped to negative errnos (the message of
  * gai_strerror is not kept): EAI_NONAME, EAI_NODATA, EAI_ADDRFAMILY ->
  * -ENOENT (no such host); EAI_SERVICE -> -ESRCH (no such service for the
- * socket type); EAI_AGAIN -> -EAGAIN (try again: a temporary failure of
+ * socket type; also a service of digits above 65535, which getaddrinfo
+ * would take modulo 65536); EAI_AGAIN -> -EAGAIN (try again: a temporary failure of
  * the name server); EAI_FAIL -> -EIO; EAI_MEMORY -> -ENOMEM; EAI_FAMILY ->
  * -EAFNOSUPPORT; EAI_SOCKTYPE -> -ESOCKTNOSUPPORT; EAI_BADFLAGS -> -EINVAL;
  * EAI_OVERFLOW -> -ENAMETOOLONG; EAI_SYSTEM -> the errno it left.
