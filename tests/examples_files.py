@@ -132,7 +132,8 @@ def cp_cases():
                   f"cp big /dev/stdout >&-: exit {rc}, big intact, {err!r}")
         # A sparse file (8 MiB: a byte at 3 MiB, the rest holes) copied
         # sparse as coreutils copies it: the same bytes, the same size, not
-        # 8 MiB of zeros on disk (at most one 256 KiB chunk written).
+        # 8 MiB of zeros on disk (at most one 256 KiB chunk written, or
+        # what the source takes where the file system makes no holes).
         sparse, copy = os.path.join(d, "sparse"), os.path.join(d, "sparse2")
         with open(sparse, "wb") as f:
             f.truncate(8 << 20)
@@ -142,9 +143,10 @@ def cp_cases():
         with open(sparse, "rb") as a, open(copy, "rb") as b:
             same_bytes = a.read() == b.read()
         used = os.stat(copy).st_blocks * 512
+        most = max(256 << 10, os.stat(sparse).st_blocks * 512)
         check(rc == 0 and same_bytes and os.path.getsize(copy) == 8 << 20 and
-              used <= 256 << 10, f"cp sparse: exit {rc}, the same bytes, "
-              f"{used} bytes used on disk")
+              used <= most, f"cp sparse: exit {rc}, the same bytes, "
+              f"{used} bytes used on disk (at most {most})")
         # Chunks of 64 MiB copy the file...
         rc, _, _ = run([cp, "big", "z", "3", "65536"], d)
         with open(os.path.join(d, "big"), "rb") as a, \
